@@ -1,0 +1,75 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Plugins bind their own symbols first (-Bsymbolic): each plugin image carries
+// its own copy of ScionPluginKit, so a plugin never resolves a Kit symbol to
+// the host's copy or another plugin's, whatever Kit version it was built with.
+let pluginLinkerSettings: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
+
+func plugin(_ target: String, folder: String, dependencies: [Target.Dependency] = []) -> Target {
+    .target(
+        name: target,
+        dependencies: ["ScionPluginKit"] + dependencies,
+        path: "Plugins/\(folder)",
+        exclude: ["plugin.json"],
+        linkerSettings: pluginLinkerSettings
+    )
+}
+
+let package = Package(
+    name: "scion",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "scion", targets: ["scion"]),
+        .library(name: "ScionPluginKit", targets: ["ScionPluginKit"]),
+        .library(name: "ScionRuntimeLocal", type: .dynamic, targets: ["ScionRuntimeLocal"]),
+        .library(name: "ScionHarnessGeneric", type: .dynamic, targets: ["ScionHarnessGeneric"]),
+        .library(name: "ScionRuntimeDocker", type: .dynamic, targets: ["ScionRuntimeDocker"]),
+        .library(name: "ScionRuntimePodman", type: .dynamic, targets: ["ScionRuntimePodman"]),
+        .library(name: "ScionHarnessClaude", type: .dynamic, targets: ["ScionHarnessClaude"]),
+        .library(name: "ScionHarnessGemini", type: .dynamic, targets: ["ScionHarnessGemini"]),
+        .library(name: "ScionHarnessCodex", type: .dynamic, targets: ["ScionHarnessCodex"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "ScionPluginABI", path: "Sources/ScionPluginABI"),
+        .systemLibrary(name: "CGit2", path: "Sources/CGit2", pkgConfig: "libgit2",
+                       providers: [.apt(["libgit2-dev"])]),
+        .target(name: "ScionPluginKit", dependencies: ["ScionPluginABI"]),
+        .target(
+            name: "ScionCore",
+            dependencies: [
+                "ScionPluginABI", "ScionPluginKit", "CGit2",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "ScionCommands",
+            dependencies: [
+                "ScionCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "scion", dependencies: ["ScionCommands"]),
+        plugin("ScionRuntimeLocal", folder: "runtime-local"),
+        plugin("ScionHarnessGeneric", folder: "harness-generic"),
+        // Container runtimes: shared engine code lives in ScionContainerSupport.
+        .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "ScionContainerSupport", dependencies: ["ScionPluginKit", "CCurl"], path: "Plugins/container-support"),
+        plugin("ScionRuntimeDocker", folder: "runtime-docker", dependencies: ["ScionContainerSupport"]),
+        plugin("ScionRuntimePodman", folder: "runtime-podman", dependencies: ["ScionContainerSupport"]),
+        plugin("ScionHarnessClaude", folder: "harness-claude"),
+        plugin("ScionHarnessGemini", folder: "harness-gemini"),
+        plugin("ScionHarnessCodex", folder: "harness-codex"),
+        .target(name: "ScionTestSupport", dependencies: ["ScionCore"], path: "Tests/ScionTestSupport"),
+        .testTarget(name: "ScionCoreTests", dependencies: ["ScionCore", "ScionTestSupport"]),
+        .testTarget(name: "ScionCLITests", dependencies: ["ScionCore", "ScionTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

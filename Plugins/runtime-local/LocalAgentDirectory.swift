@@ -1,0 +1,92 @@
+import Foundation
+import ScionPluginKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct LocalAgentRecord: Codable {
+    var name: String
+    var labels: [String: String]
+    var home: String
+    var workdir: String
+}
+
+/// The private directory of one local agent: its TMUX_TMPDIR (so its tmux
+/// socket) and a small record for `list`. The directory path is the handle.
+struct LocalAgentDirectory {
+    static var defaultBase: String { "/tmp/scion-\(getuid())" }
+
+    let path: String
+
+    init(path: String) {
+        self.path = path
+    }
+
+    /// The directory of the agent whose home is `home`: a short hash keeps
+    /// the socket path well under the 108-byte limit of unix sockets.
+    init(base: String, home: String) {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in home.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        path = base + "/" + String(hash, radix: 16)
+    }
+
+    init(handle: String) throws {
+        guard handle.hasPrefix("/"), !handle.contains("/../") else {
+            throw PluginError(.invalidArgument, "\(handle) is not a local runtime handle")
+        }
+        path = handle
+    }
+
+    var socketPath: String { "\(path)/tmux-\(getuid())/default" }
+    var recordPath: String { path + "/agent.json" }
+    var clientEnvironment: [String: String] {
+        ["TMUX_TMPDIR": path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+    }
+
+    var record: LocalAgentRecord? {
+        FileManager.default.contents(atPath: recordPath).flatMap { try? JSONDecoder().decode(LocalAgentRecord.self, from: $0) }
+    }
+
+    /// True when a tmux server accepts connections on the agent's socket.
+    var serverIsAlive: Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(socketPath.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
+        }
+    }
+
+    func create(record: LocalAgentRecord) throws {
+        let manager = FileManager.default
+        let base = (path as NSString).deletingLastPathComponent
+        try manager.createDirectory(atPath: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try manager.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: recordPath), options: .atomic)
+    }
+
+    func remove() throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        try FileManager.default.removeItem(atPath: path)
+    }
+
+    func state(_ record: LocalAgentRecord) -> RuntimeAgent {
+        let exitText = try? String(contentsOfFile: record.home + "/" + Tmux.exitPath, encoding: .utf8)
+        let exitCode = exitText.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return RuntimeAgent(
+            name: record.name, handle: path, state: serverIsAlive ? .running : .stopped,
+            labels: record.labels, exitCode: exitCode)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import ScionPluginKit
+
+/// Each agent gets its own tmux server: TMUX_TMPDIR points at a private
+/// directory (the agent's handle), so the agent's own `tmux` calls, `look`,
+/// `message` and `attach` all reach that server and no other.
+struct LocalRuntime: RuntimePlugin {
+    let description = PluginDescription(
+        name: "local", kind: "runtime", version: "0.1.0",
+        description: "agents as host processes, each in its own tmux server"
+    )
+
+    func capabilities() throws -> RuntimeCapabilities {
+        RuntimeCapabilities(needsImage: false, isolated: false)
+    }
+
+    func run(_ spec: RunSpec, progress: EventSink) throws -> RunResult {
+        let agent = LocalAgentDirectory(base: baseDirectory(spec.runtimeConfig), home: spec.home)
+        if agent.serverIsAlive {
+            throw PluginError(.alreadyExists, "agent \(spec.agent) already has a running tmux server at \(agent.path)")
+        }
+        try agent.create(record: LocalAgentRecord(name: spec.name, labels: spec.labels, home: spec.home, workdir: spec.workdir))
+        try? FileManager.default.removeItem(atPath: spec.home + "/" + Tmux.exitPath)
+        try FileManager.default.createDirectory(
+            atPath: spec.home + "/.scion", withIntermediateDirectories: true)
+
+        var environment = spec.env
+        environment["HOME"] = spec.home
+        environment["TMUX_TMPDIR"] = agent.path
+        environment["PATH"] = environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        environment["TERM"] = environment["TERM"] ?? "xterm-256color"
+        environment["SHELL"] = environment["SHELL"] ?? "/bin/sh"
+        environment["USER"] = environment["USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "agent"
+        let argv = ["tmux", "-f", spec.session.configFile ?? "/dev/null"]
+            + Tmux.newSession(spec.session, workdir: spec.workdir, command: spec.command, detached: true)
+        let output = try Subprocess.run(argv, environment: environment, workingDirectory: spec.workdir)
+        guard output.status == 0 else {
+            try? agent.remove()
+            throw PluginError(.internal, "tmux could not start agent \(spec.agent): \(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return RunResult(handle: agent.path)
+    }
+
+    func stop(_ request: StopRequest) throws {
+        let agent = try LocalAgentDirectory(handle: request.handle)
+        guard agent.serverIsAlive else { return }
+        _ = try Subprocess.run(["tmux", "kill-server"], environment: agent.clientEnvironment)
+    }
+
+    func delete(_ target: AgentTarget) throws {
+        let agent = try LocalAgentDirectory(handle: target.handle)
+        if agent.serverIsAlive {
+            _ = try Subprocess.run(["tmux", "kill-server"], environment: agent.clientEnvironment)
+        }
+        try agent.remove()
+    }
+
+    func list(_ request: ListRequest) throws -> ListResponse {
+        let base = LocalAgentDirectory.defaultBase
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        let agents = entries.compactMap { entry -> RuntimeAgent? in
+            let agent = LocalAgentDirectory(path: base + "/" + entry)
+            guard let record = agent.record,
+                  request.labels.allSatisfy({ record.labels[$0.key] == $0.value })
+            else { return nil }
+            return agent.state(record)
+        }
+        return ListResponse(agents: agents)
+    }
+
+    func status(_ target: AgentTarget) throws -> RuntimeAgent {
+        let agent = try LocalAgentDirectory(handle: target.handle)
+        guard let record = agent.record else {
+            return RuntimeAgent(name: target.name, handle: target.handle, state: .missing)
+        }
+        return agent.state(record)
+    }
+
+    func logs(_ request: LogsRequest, sink: EventSink) throws {
+        let agent = try LocalAgentDirectory(handle: request.handle)
+        guard let record = agent.record else {
+            throw PluginError(.notFound, "agent \(request.name) has no local runtime state at \(request.handle)")
+        }
+        try LogFile(path: record.home + "/" + Tmux.logPath).stream(
+            tail: request.tail, follow: request.follow, sink: sink, isAlive: { agent.serverIsAlive })
+    }
+
+    func exec(_ request: ExecRequest) throws -> ExecResult {
+        let agent = try LocalAgentDirectory(handle: request.handle)
+        guard let record = agent.record else {
+            throw PluginError(.notFound, "agent \(request.name) has no local runtime state at \(request.handle)")
+        }
+        var environment = agent.clientEnvironment
+        environment["HOME"] = record.home
+        let output = try Subprocess.run(
+            request.argv, environment: environment, input: request.stdin.map { Data($0.utf8) },
+            workingDirectory: record.workdir)
+        return ExecResult(exitCode: Int(output.status), stdout: output.stdoutText, stderr: output.stderrText)
+    }
+
+    func attachCommand(_ target: AgentTarget) throws -> AttachCommand {
+        let agent = try LocalAgentDirectory(handle: target.handle)
+        guard agent.serverIsAlive else {
+            throw PluginError(.failedPrecondition, "agent \(target.name) is not running")
+        }
+        return AttachCommand(argv: ["tmux"] + Tmux.attach(SessionLayout()), env: ["TMUX_TMPDIR": agent.path])
+    }
+
+    private func baseDirectory(_ config: [String: JSONValue]) -> String {
+        config["state_dir"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? LocalAgentDirectory.defaultBase
+    }
+}

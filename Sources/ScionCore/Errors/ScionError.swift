@@ -1,0 +1,76 @@
+import ScionPluginKit
+
+/// The one error type of the host: a code (extensible, and mapped one-to-one
+/// to the plugin ABI's status codes), a sentence for the user, and an
+/// optional cause shown with --debug.
+public struct ScionError: Error, CustomStringConvertible, Sendable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String {
+            case invalidArgument = "invalid_argument", notFound = "not_found", alreadyExists = "already_exists"
+            case unsupported, unavailable, permissionDenied = "permission_denied"
+            case failedPrecondition = "failed_precondition", abiMismatch = "abi_mismatch", `internal`
+            case invalidSettings = "invalid_settings", notInGrove = "not_in_grove", plugin
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        public static let invalidArgument = Code(.invalidArgument)
+        public static let notFound = Code(.notFound)
+        public static let alreadyExists = Code(.alreadyExists)
+        public static let unsupported = Code(.unsupported)
+        public static let unavailable = Code(.unavailable)
+        public static let permissionDenied = Code(.permissionDenied)
+        public static let failedPrecondition = Code(.failedPrecondition)
+        public static let abiMismatch = Code(.abiMismatch)
+        public static let `internal` = Code(.internal)
+        public static let invalidSettings = Code(.invalidSettings)
+        public static let notInGrove = Code(.notInGrove)
+        /// A plugin could not be found, loaded or negotiated with.
+        public static let plugin = Code(.plugin)
+
+        public var description: String { value.rawValue }
+
+        init(_ pluginCode: PluginError.Code) {
+            self = Value(rawValue: pluginCode.rawValue).map(Code.init) ?? .internal
+        }
+    }
+
+    public let code: Code
+    public let message: String
+    public let cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public init(_ error: PluginError, context: String? = nil) {
+        self.init(Code(error.code), context.map { "\($0): \(error.message)" } ?? error.message, cause: error)
+    }
+
+    public var description: String { message }
+
+    /// The exit status the CLI uses for this error.
+    public var exitCode: Int32 {
+        switch code {
+        case .invalidArgument, .invalidSettings: return 2
+        case .notFound: return 3
+        case .alreadyExists: return 4
+        case .notInGrove: return 5
+        case .plugin, .abiMismatch: return 6
+        case .unavailable: return 7
+        default: return 1
+        }
+    }
+}
+
+extension ScionError {
+    /// Wraps any error as a ScionError, keeping ScionErrors and plugin errors as they are.
+    public static func wrap(_ error: any Error, _ context: String) -> ScionError {
+        if let error = error as? ScionError { return error }
+        if let error = error as? PluginError { return ScionError(error, context: context) }
+        return ScionError(.internal, "\(context): \(error)", cause: error)
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An advisory lock on a file (flock), held by this process until released
+/// or until the process dies, so a killed command never leaves a lock behind.
+public final class FileLock: @unchecked Sendable {
+    private let fd: Int32
+    public let path: String
+
+    private init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    /// Waits for the lock.
+    public static func acquire(_ path: String) throws -> FileLock {
+        let lock = try open(path)
+        while flock(lock.fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw AtomicFile.posixError("cannot lock \(path)") }
+        }
+        return lock
+    }
+
+    /// Takes the lock if nobody holds it; nil when another process does.
+    public static func tryAcquire(_ path: String) throws -> FileLock? {
+        let lock = try open(path)
+        guard flock(lock.fd, LOCK_EX | LOCK_NB) == 0 else { return nil }
+        return lock
+    }
+
+    private static func open(_ path: String) throws -> FileLock {
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw AtomicFile.posixError("cannot open lock file \(path)") }
+        return FileLock(fd: fd, path: path)
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

@@ -1,0 +1,36 @@
+/// `describe`: what a plugin is. Every kind answers it.
+public struct PluginDescription: Codable, Sendable, Equatable {
+    public var schemaVersion: Int
+    public var name: String
+    public var kind: String
+    public var version: String
+    public var description: String
+
+    public init(name: String, kind: String, version: String, description: String) {
+        self.schemaVersion = 1
+        self.name = name
+        self.kind = kind
+        self.version = version
+        self.description = description
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version", name, kind, version, description
+    }
+}
+
+/// An empty JSON object, for requests and responses that carry nothing.
+public struct Empty: Codable, Sendable, Equatable {
+    public init() {}
+}
+
+/// A request or response that names one agent in a runtime.
+public struct AgentTarget: Codable, Sendable, Equatable {
+    public var name: String
+    public var handle: String
+
+    public init(name: String, handle: String) {
+        self.name = name
+        self.handle = handle
+    }
+}

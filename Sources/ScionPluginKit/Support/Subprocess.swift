@@ -1,0 +1,142 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a program from an argv array (never through a shell) and collects
+/// its output.
+public enum Subprocess {
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: Data
+        public var stderr: Data
+
+        public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+        public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    }
+
+    /// Runs `argv` (argv[0] is looked up on PATH) and waits for it.
+    /// `environment` nil inherits this process's environment.
+    public static func run(
+        _ argv: [String], environment: [String: String]? = nil, input: Data? = nil,
+        workingDirectory: String? = nil
+    ) throws -> Output {
+        precondition(!argv.isEmpty, "Subprocess.run needs a program")
+        var fileActions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fileActions)
+        defer { posix_spawn_file_actions_destroy(&fileActions) }
+
+        let stdinPipe = try makePipe(), stdoutPipe = try makePipe(), stderrPipe = try makePipe()
+        posix_spawn_file_actions_adddup2(&fileActions, stdinPipe.read, 0)
+        posix_spawn_file_actions_adddup2(&fileActions, stdoutPipe.write, 1)
+        posix_spawn_file_actions_adddup2(&fileActions, stderrPipe.write, 2)
+        for fd in [stdinPipe.read, stdinPipe.write, stdoutPipe.read, stdoutPipe.write, stderrPipe.read, stderrPipe.write] {
+            posix_spawn_file_actions_addclose(&fileActions, fd)
+        }
+        if let workingDirectory {
+            posix_spawn_file_actions_addchdir_np(&fileActions, workingDirectory)
+        }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        sigaddset(&defaultSignals, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID))
+
+        let environmentStrings = environment.map { $0.map { "\($0.key)=\($0.value)" } }
+        var pid = pid_t()
+        let spawnStatus = withCStrings(argv) { argvPointers in
+            if let environmentStrings {
+                return withCStrings(environmentStrings) { posix_spawnp(&pid, argv[0], &fileActions, &attributes, argvPointers, $0) }
+            }
+            return posix_spawnp(&pid, argv[0], &fileActions, &attributes, argvPointers, environ)
+        }
+        close(stdinPipe.read)
+        close(stdoutPipe.write)
+        close(stderrPipe.write)
+        guard spawnStatus == 0 else {
+            close(stdinPipe.write)
+            close(stdoutPipe.read)
+            close(stderrPipe.read)
+            throw PluginError(.unavailable, "cannot run \(argv[0]): \(String(cString: strerror(spawnStatus)))")
+        }
+
+        let (stdout, stderr) = pump(input: input ?? Data(), stdin: stdinPipe.write, stdout: stdoutPipe.read, stderr: stderrPipe.read)
+        var waitStatus: Int32 = 0
+        while waitpid(pid, &waitStatus, 0) == -1 && errno == EINTR {}
+        let exited = (waitStatus & 0x7f) == 0
+        let status = exited ? (waitStatus >> 8) & 0xff : 128 + (waitStatus & 0x7f)
+        return Output(status: status, stdout: stdout, stderr: stderr)
+    }
+
+    /// Runs `argv` and returns its stdout, or throws with its stderr.
+    @discardableResult
+    public static func check(
+        _ argv: [String], environment: [String: String]? = nil, input: Data? = nil,
+        workingDirectory: String? = nil
+    ) throws -> String {
+        let output = try run(argv, environment: environment, input: input, workingDirectory: workingDirectory)
+        guard output.status == 0 else {
+            let reason = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw PluginError(.internal, "\(argv[0]) \(argv.dropFirst().first ?? "") failed (exit \(output.status))\(reason.isEmpty ? "" : ": \(reason)")")
+        }
+        return output.stdoutText
+    }
+
+    private static func makePipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard pipe2(&fds, O_CLOEXEC) == 0 else {
+            throw PluginError(.internal, "cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        return (fds[0], fds[1])
+    }
+
+    /// Feeds stdin and drains stdout and stderr together, so no pipe fills up.
+    private static func pump(input: Data, stdin: Int32, stdout: Int32, stderr: Int32) -> (Data, Data) {
+        var out = Data(), err = Data()
+        var written = 0
+        var inputOpen = true
+        if input.isEmpty { close(stdin); inputOpen = false }
+        var open: Set<Int32> = [stdout, stderr]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !open.isEmpty || inputOpen {
+            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if inputOpen { fds.append(pollfd(fd: stdin, events: Int16(POLLOUT), revents: 0)) }
+            guard poll(&fds, nfds_t(fds.count), -1) >= 0 else {
+                if errno == EINTR { continue }
+                break
+            }
+            for entry in fds where entry.revents != 0 {
+                if entry.fd == stdin {
+                    let count = input.withUnsafeBytes { bytes in
+                        write(stdin, bytes.baseAddress! + written, min(65536, input.count - written))
+                    }
+                    if count > 0 { written += count }
+                    if count < 0 || written >= input.count {
+                        close(stdin)
+                        inputOpen = false
+                    }
+                    continue
+                }
+                let count = read(entry.fd, &buffer, buffer.count)
+                if count > 0 {
+                    if entry.fd == stdout { out.append(buffer, count: count) } else { err.append(buffer, count: count) }
+                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                    close(entry.fd)
+                    open.remove(entry.fd)
+                }
+            }
+        }
+        return (out, err)
+    }
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings.
+func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return body(pointers)
+}

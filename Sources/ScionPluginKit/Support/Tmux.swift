@@ -1,0 +1,75 @@
+/// The tmux commands every runtime runs, so an agent's session looks the
+/// same wherever it lives. Each function returns tmux arguments (without
+/// the `tmux` program and socket options), ready to run through argv.
+public enum Tmux {
+    /// Where, relative to HOME, the agent window's output is appended.
+    public static let logPath = ".scion/agent.log"
+    /// Where, relative to HOME, tmux writes the harness's exit status.
+    public static let exitPath = ".scion/exit-status"
+
+    /// tmux splits its argv into commands at any argument ending in ";".
+    /// Escaping that last ";" keeps the argument literal.
+    public static func escape(_ argument: String) -> String {
+        argument.hasSuffix(";") ? String(argument.dropLast()) + "\\;" : argument
+    }
+
+    /// Creates the session: the agent window runs `command` in `workdir`, its
+    /// output is logged, and a shell window is opened beside it.
+    public static func newSession(
+        _ layout: SessionLayout, workdir: String, command: [String], detached: Bool
+    ) -> [String] {
+        var arguments = ["new-session"]
+        if detached { arguments.append("-d") }
+        arguments += ["-s", layout.session, "-n", layout.agentWindow, "-x", "200", "-y", "50", "-c", workdir, "--"]
+        arguments += command.map(escape)
+        arguments += [";", "pipe-pane", "-o", "-t", layout.agentTarget, "exec cat >> \"$HOME/\(logPath)\""]
+        arguments += [";", "new-window", "-d", "-t", "\(layout.session):", "-n", layout.shellWindow, "-c", workdir]
+        return arguments
+    }
+
+    /// The server options every agent session gets, as a tmux config file:
+    /// the pane stays after the harness exits (so `look` still shows its
+    /// last screen) and its exit status is written to `exitPath`.
+    public static func configFile(userConfig: String?) -> String {
+        var lines = [
+            "set-option -g remain-on-exit on",
+            "set-option -g history-limit 50000",
+            "set-hook -g pane-died 'run-shell \"printf %s #{pane_dead_status} > \\\"$HOME/\(exitPath)\\\"\"'",
+        ]
+        if let userConfig {
+            lines.append("source-file -q \(quote(userConfig))")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public static func capture(_ layout: SessionLayout) -> [String] {
+        ["capture-pane", "-p", "-J", "-t", layout.agentTarget]
+    }
+
+    /// Types `text` (read from the client's stdin) into the agent window as a
+    /// bracketed paste, then presses Enter.
+    public static func pasteAndEnter(_ layout: SessionLayout) -> [String] {
+        ["load-buffer", "-b", "scion-message", "-", ";",
+         "paste-buffer", "-p", "-d", "-b", "scion-message", "-t", layout.agentTarget, ";",
+         "send-keys", "-t", layout.agentTarget, "Enter"]
+    }
+
+    public static func sendKey(_ layout: SessionLayout, key: String) -> [String] {
+        ["send-keys", "-t", layout.agentTarget, key]
+    }
+
+    public static func attach(_ layout: SessionLayout) -> [String] {
+        ["attach-session", "-t", layout.session]
+    }
+
+    /// Quotes a string for tmux's configuration syntax (double quotes,
+    /// escaping what tmux would otherwise expand).
+    static func quote(_ text: String) -> String {
+        var quoted = "\""
+        for character in text {
+            if "\\\"$~".contains(character) { quoted.append("\\") }
+            quoted.append(character)
+        }
+        return quoted + "\""
+    }
+}
