@@ -137,10 +137,16 @@ public struct ProvisionRequest: Codable, Sendable, Equatable {
     /// The argv the harness's hooks should run (an event name and the
     /// harness's JSON on stdin follow); nil when status hooks are off.
     public var hookCommand: [String]?
+    /// What `resolve_auth` returned for this agent; nil with `--no-auth`.
+    /// Harnesses use it to pre-accept the chosen credential in their own
+    /// config (Claude's API-key approval, Gemini's selected auth type,
+    /// Codex's auth.json). Secret: a file derived from it has mode 0o600.
+    public var auth: ResolvedAuth?
 
     public init(
         agent: String, task: String?, config: HarnessConfig, home: String, workdir: String, resume: Bool,
-        instructions: String? = nil, systemPrompt: String? = nil, hookCommand: [String]? = nil
+        instructions: String? = nil, systemPrompt: String? = nil, hookCommand: [String]? = nil,
+        auth: ResolvedAuth? = nil
     ) {
         self.agent = agent
         self.task = task
@@ -151,11 +157,12 @@ public struct ProvisionRequest: Codable, Sendable, Equatable {
         self.instructions = instructions
         self.systemPrompt = systemPrompt
         self.hookCommand = hookCommand
+        self.auth = auth
     }
 
     enum CodingKeys: String, CodingKey {
         case agent, task, config, home, workdir, resume, instructions
-        case systemPrompt = "system_prompt", hookCommand = "hook_command"
+        case systemPrompt = "system_prompt", hookCommand = "hook_command", auth
     }
 }
 
