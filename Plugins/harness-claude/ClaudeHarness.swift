@@ -1,0 +1,122 @@
+import Foundation
+import ScionPluginKit
+
+/// Claude Code (`claude`). Runs with `--dangerously-skip-permissions`; the
+/// agent home gets `~/.claude.json` (onboarding done, the worktree trusted,
+/// an API key pre-approved), `~/.claude/settings.json` (bypass mode, status
+/// hooks) and `~/.claude/CLAUDE.md` (the agent's instructions).
+/// See docs/harnesses/claude.md.
+struct ClaudeHarness: HarnessPlugin {
+    let description = HarnessDescription(
+        plugin: PluginDescription(
+            name: "claude", kind: "harness", version: "0.1.0",
+            description: "Claude Code with permissions bypassed and status hooks"),
+        authMethods: ClaudeAuth.methods, interruptKey: "Escape", supportsResume: true)
+
+    /// The hook events wired into settings.json. Newer events (StopFailure,
+    /// PermissionRequest, PostToolUseFailure) are understood by
+    /// normalizeHook but not wired, so older Claude Code versions do not
+    /// reject the settings file over an event name they do not know.
+    static let hookEvents = [
+        "SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Notification", "Stop", "SessionEnd",
+    ]
+    /// Events whose matcher is a tool name; "*" matches every tool.
+    static let toolEvents: Set<String> = ["PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest"]
+
+    func resolveAuth(_ request: ResolveAuthRequest) throws -> ResolvedAuth {
+        try ClaudeAuth.resolve(request)
+    }
+
+    func provision(_ request: ProvisionRequest) throws -> Provision {
+        var files = [
+            try claudeJSON(request),
+            HomeFile(path: ".claude/settings.json", content: try settingsJSON(request), mode: 0o644),
+        ]
+        if let instructions = Text.nonEmpty(request.instructions) {
+            files.append(HomeFile(path: ".claude/CLAUDE.md", content: Text.withNewline(instructions), mode: 0o644))
+        }
+        return Provision(
+            command: command(request), env: request.config.env, files: files,
+            instructionsFile: ".claude/CLAUDE.md")
+    }
+
+    /// `claude --dangerously-skip-permissions [--continue] [--model M]
+    /// [--append-system-prompt S] [args] [task]`.
+    func command(_ request: ProvisionRequest) -> [String] {
+        var argv = ["claude", "--dangerously-skip-permissions"]
+        if request.resume { argv.append("--continue") }
+        if let model = Text.nonEmpty(request.config.model) { argv += ["--model", model] }
+        if let systemPrompt = Text.nonEmpty(request.systemPrompt) {
+            argv += ["--append-system-prompt", systemPrompt]
+        }
+        argv += request.config.args
+        if let task = Text.nonEmpty(request.task) {
+            // A task that looks like an option must not be parsed as one.
+            if task.hasPrefix("-") { argv.append("--") }
+            argv.append(task)
+        }
+        return argv
+    }
+
+    /// `~/.claude.json`: first-run onboarding done, the bypass-permissions
+    /// warning accepted (versions before 2.1.87 read it here), the worktree's
+    /// trust dialog accepted, and with api-key auth the key pre-approved by
+    /// its last 20 characters, as Claude Code itself records it. The
+    /// approval makes the file secret-bearing, so it is then 0600.
+    func claudeJSON(_ request: ProvisionRequest) throws -> HomeFile {
+        var root: [String: JSONValue] = [
+            "hasCompletedOnboarding": .bool(true),
+            "bypassPermissionsModeAccepted": .bool(true),
+            "projects": .object([
+                request.workdir: .object([
+                    "hasTrustDialogAccepted": .bool(true),
+                    "hasCompletedProjectOnboarding": .bool(true),
+                    "projectOnboardingSeenCount": .number(1),
+                    "allowedTools": .array([]),
+                ])
+            ]),
+        ]
+        var mode = 0o644
+        if let auth = request.auth, auth.method == "api-key", let key = Text.nonEmpty(auth.env["ANTHROPIC_API_KEY"]) {
+            root["customApiKeyResponses"] = .object([
+                "approved": .array([.string(String(key.suffix(20)))]),
+                "rejected": .array([]),
+            ])
+            mode = 0o600
+        }
+        return HomeFile(path: ".claude.json", content: try JSONText.render(.object(root)), mode: mode)
+    }
+
+    /// `~/.claude/settings.json`: bypass mode as the default (so a later
+    /// `claude --resume` typed by hand stays unattended too), the one-time
+    /// bypass warning skipped (a top-level key since 2.1.87), and one hook
+    /// per event running `hookCommand + [event]` with the event JSON on stdin.
+    func settingsJSON(_ request: ProvisionRequest) throws -> String {
+        var root: [String: JSONValue] = [
+            "permissions": .object(["defaultMode": .string("bypassPermissions")]),
+            "skipDangerousModePermissionPrompt": .bool(true),
+        ]
+        if let hookCommand = request.hookCommand, !hookCommand.isEmpty {
+            var hooks: [String: JSONValue] = [:]
+            for event in Self.hookEvents {
+                var group: [String: JSONValue] = [
+                    "hooks": .array([
+                        .object([
+                            "type": .string("command"),
+                            "command": .string(Shell.join(hookCommand + [event])),
+                            "timeout": .number(10),
+                        ])
+                    ])
+                ]
+                if Self.toolEvents.contains(event) { group["matcher"] = .string("*") }
+                hooks[event] = .array([.object(group)])
+            }
+            root["hooks"] = .object(hooks)
+        }
+        return try JSONText.render(.object(root))
+    }
+
+    func normalizeHook(_ event: HookEvent) throws -> ActivityUpdate {
+        ClaudeHooks.normalize(event)
+    }
+}
