@@ -15,19 +15,19 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
         private let value: Value
         private init(_ value: Value) { self.value = value }
 
-        public static let invalidArgument = Code(.invalidArgument)
-        public static let notFound = Code(.notFound)
-        public static let alreadyExists = Code(.alreadyExists)
-        public static let unsupported = Code(.unsupported)
-        public static let unavailable = Code(.unavailable)
-        public static let permissionDenied = Code(.permissionDenied)
-        public static let failedPrecondition = Code(.failedPrecondition)
-        public static let abiMismatch = Code(.abiMismatch)
-        public static let `internal` = Code(.internal)
-        public static let invalidSettings = Code(.invalidSettings)
-        public static let notInGrove = Code(.notInGrove)
+        public static let invalidArgument = Code(Value.invalidArgument)
+        public static let notFound = Code(Value.notFound)
+        public static let alreadyExists = Code(Value.alreadyExists)
+        public static let unsupported = Code(Value.unsupported)
+        public static let unavailable = Code(Value.unavailable)
+        public static let permissionDenied = Code(Value.permissionDenied)
+        public static let failedPrecondition = Code(Value.failedPrecondition)
+        public static let abiMismatch = Code(Value.abiMismatch)
+        public static let `internal` = Code(Value.internal)
+        public static let invalidSettings = Code(Value.invalidSettings)
+        public static let notInGrove = Code(Value.notInGrove)
         /// A plugin could not be found, loaded or negotiated with.
-        public static let plugin = Code(.plugin)
+        public static let plugin = Code(Value.plugin)
 
         public var description: String { value.rawValue }
 

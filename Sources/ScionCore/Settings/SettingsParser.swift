@@ -21,7 +21,7 @@ enum SettingsParser {
         let origin = SettingsOrigin(source, line: node.mark?.line)
         switch node {
         case .scalar(let scalar):
-            if scalar.tag.name == .null { return SettingsNode(.null, origin: origin, keyOrigin: keyOrigin) }
+            if scalar.tag.description == Tag.Name.null.rawValue { return SettingsNode(.null, origin: origin, keyOrigin: keyOrigin) }
             return SettingsNode(.scalar(scalar.string), origin: origin, keyOrigin: keyOrigin)
         case .sequence(let sequence):
             return SettingsNode(.sequence(try sequence.map { try convert($0, source: source) }), origin: origin, keyOrigin: keyOrigin)

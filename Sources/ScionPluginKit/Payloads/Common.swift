@@ -28,9 +28,17 @@ public struct Empty: Codable, Sendable, Equatable {
 public struct AgentTarget: Codable, Sendable, Equatable {
     public var name: String
     public var handle: String
+    /// The `runtimes.<name>` settings entry (as in RunSpec.runtimeConfig), so
+    /// a runtime reaches the same engine it ran the agent on. Optional.
+    public var runtimeConfig: [String: JSONValue]?
 
-    public init(name: String, handle: String) {
+    public init(name: String, handle: String, runtimeConfig: [String: JSONValue]? = nil) {
         self.name = name
         self.handle = handle
+        self.runtimeConfig = runtimeConfig
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, handle, runtimeConfig = "runtime_config"
     }
 }

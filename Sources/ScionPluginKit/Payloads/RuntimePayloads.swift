@@ -59,22 +59,35 @@ public struct StopRequest: Codable, Sendable, Equatable {
     public var name: String
     public var handle: String
     public var timeoutSeconds: Int
+    /// The `runtimes.<name>` settings entry (as in RunSpec.runtimeConfig). Optional.
+    public var runtimeConfig: [String: JSONValue]?
 
-    public init(name: String, handle: String, timeoutSeconds: Int = 10) {
+    public init(name: String, handle: String, timeoutSeconds: Int = 10, runtimeConfig: [String: JSONValue]? = nil) {
         self.name = name
         self.handle = handle
         self.timeoutSeconds = timeoutSeconds
+        self.runtimeConfig = runtimeConfig
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, handle, timeoutSeconds = "timeout_seconds"
+        case name, handle, timeoutSeconds = "timeout_seconds", runtimeConfig = "runtime_config"
     }
 }
 
 public struct ListRequest: Codable, Sendable, Equatable {
     /// Agents must carry all of these labels.
     public var labels: [String: String]
-    public init(labels: [String: String]) { self.labels = labels }
+    /// The `runtimes.<name>` settings entry (as in RunSpec.runtimeConfig). Optional.
+    public var runtimeConfig: [String: JSONValue]?
+
+    public init(labels: [String: String], runtimeConfig: [String: JSONValue]? = nil) {
+        self.labels = labels
+        self.runtimeConfig = runtimeConfig
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case labels, runtimeConfig = "runtime_config"
+    }
 }
 
 public struct ListResponse: Codable, Sendable, Equatable {
@@ -88,12 +101,22 @@ public struct LogsRequest: Codable, Sendable, Equatable {
     /// Only the last `tail` lines; nil for all.
     public var tail: Int?
     public var follow: Bool
+    /// The `runtimes.<name>` settings entry (as in RunSpec.runtimeConfig). Optional.
+    public var runtimeConfig: [String: JSONValue]?
 
-    public init(name: String, handle: String, tail: Int? = nil, follow: Bool = false) {
+    public init(
+        name: String, handle: String, tail: Int? = nil, follow: Bool = false,
+        runtimeConfig: [String: JSONValue]? = nil
+    ) {
         self.name = name
         self.handle = handle
         self.tail = tail
         self.follow = follow
+        self.runtimeConfig = runtimeConfig
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, handle, tail, follow, runtimeConfig = "runtime_config"
     }
 }
 
@@ -108,12 +131,22 @@ public struct ExecRequest: Codable, Sendable, Equatable {
     public var handle: String
     public var argv: [String]
     public var stdin: String?
+    /// The `runtimes.<name>` settings entry (as in RunSpec.runtimeConfig). Optional.
+    public var runtimeConfig: [String: JSONValue]?
 
-    public init(name: String, handle: String, argv: [String], stdin: String? = nil) {
+    public init(
+        name: String, handle: String, argv: [String], stdin: String? = nil,
+        runtimeConfig: [String: JSONValue]? = nil
+    ) {
         self.name = name
         self.handle = handle
         self.argv = argv
         self.stdin = stdin
+        self.runtimeConfig = runtimeConfig
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, handle, argv, stdin, runtimeConfig = "runtime_config"
     }
 }
 
@@ -147,7 +180,17 @@ public struct AttachCommand: Codable, Sendable, Equatable {
 
 public struct ImageRequest: Codable, Sendable, Equatable {
     public var image: String
-    public init(image: String) { self.image = image }
+    /// The `runtimes.<name>` settings entry (as in RunSpec.runtimeConfig). Optional.
+    public var runtimeConfig: [String: JSONValue]?
+
+    public init(image: String, runtimeConfig: [String: JSONValue]? = nil) {
+        self.image = image
+        self.runtimeConfig = runtimeConfig
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case image, runtimeConfig = "runtime_config"
+    }
 }
 
 public struct ImageExists: Codable, Sendable, Equatable {

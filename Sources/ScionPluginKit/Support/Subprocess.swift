@@ -34,17 +34,23 @@ public enum Subprocess {
             posix_spawn_file_actions_addclose(&fileActions, fd)
         }
         if let workingDirectory {
-            posix_spawn_file_actions_addchdir_np(&fileActions, workingDirectory)
+            spawnAddChdir(&fileActions, workingDirectory)
         }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
+        // Swift's concurrency threads block every signal, and a spawned
+        // child inherits the mask: without this a tmux server started from
+        // an async command never sees SIGCHLD and loses its panes' exit status.
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
         var defaultSignals = sigset_t()
         sigemptyset(&defaultSignals)
-        sigaddset(&defaultSignals, SIGPIPE)
+        for signal in [SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaddset(&defaultSignals, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID))
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK) | spawnSetSID)
 
         let environmentStrings = environment.map { $0.map { "\($0.key)=\($0.value)" } }
         var pid = pid_t()
@@ -88,7 +94,7 @@ public enum Subprocess {
 
     private static func makePipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
-        guard pipe2(&fds, O_CLOEXEC) == 0 else {
+        guard pipe(&fds) == 0, fcntl(fds[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(fds[1], F_SETFD, FD_CLOEXEC) == 0 else {
             throw PluginError(.internal, "cannot create a pipe: \(String(cString: strerror(errno)))")
         }
         return (fds[0], fds[1])
@@ -133,6 +139,13 @@ public enum Subprocess {
         return (out, err)
     }
 }
+
+// GNU extensions that Swift's Glibc module does not import (glibc >= 2.29).
+@_silgen_name("posix_spawn_file_actions_addchdir_np")
+private func spawnAddChdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>) -> Int32
+/// POSIX_SPAWN_SETSID from glibc's spawn.h: the child leads a new session,
+/// so a terminal's signals (Ctrl-C) reach scion, not the tmux it started.
+private let spawnSetSID: Int16 = 0x80
 
 /// Calls `body` with a NULL-terminated C array of the strings.
 func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {

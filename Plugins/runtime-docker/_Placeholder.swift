@@ -1,0 +1,1 @@
+// Temporary: keeps the package building until this plugin's sources land.

@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+import ScionCore
+
+struct Resume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Relaunch a stopped agent on the same home and worktree, with the harness's resume flag.")
+
+    @Argument(help: "The agent.") var name: String
+    @Argument(parsing: .remaining, help: "A new task for the agent (optional).") var task: [String] = []
+    @Flag(name: [.customShort("a"), .long], help: "Attach once it runs.") var attach = false
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let orchestrator = try global.orchestrator()
+        let record = try orchestrator.resume(name, task: task.isEmpty ? nil : task.joined(separator: " ")) { event in
+            FileHandle.standardError.write(Data("\(event.message)\n".utf8))
+        }
+        if global.format == .json { try Output.json(record) } else { print(record.summary(verb: "resumed")) }
+        if attach { try AttachRunner.attach(try orchestrator.attachCommand(name)) }
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import ScionCore
+
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Show, change and check settings (defaults < ~/.scion < .scion < SCION_* < flags).",
+        subcommands: [ConfigList.self, ConfigGet.self, ConfigSet.self, ConfigValidate.self])
+}
+
+/// Settings for config commands: the grove's if there is one, else global only.
+private func loadSettings(_ global: GlobalOptions) throws -> (ScionContext, Grove?, Settings) {
+    let context = global.context()
+    let grove = try? context.grove()
+    return (context, grove, try context.settingsLoader(grove: grove).load())
+}
+
+struct ConfigList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Every effective setting.")
+    @Flag(help: "Show which file, variable or flag each value came from.") var showOrigin = false
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let (_, _, settings) = try loadSettings(global)
+        let values = settings.tree.flattened()
+        if global.format == .json {
+            try Output.json(values.map { ["key": $0.key, "value": $0.value, "origin": $0.origin.description] })
+            return
+        }
+        for value in values {
+            print("\(value.key)=\(value.value)" + (showOrigin ? "\t(\(value.origin))" : ""))
+        }
+    }
+}
+
+struct ConfigGet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "One setting, by dotted key (e.g. profiles.local.runtime).")
+    @Argument(help: "The dotted key.") var key: String
+    @Flag(help: "Show where the value came from.") var showOrigin = false
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let (_, _, settings) = try loadSettings(global)
+        guard let node = settings.tree.node(at: key.split(separator: ".").map(String.init)) else {
+            throw ScionError(.notFound, "no setting \(key)")
+        }
+        let values = node.flattened(prefix: key)
+        if global.format == .json {
+            try Output.json(values.map { ["key": $0.key, "value": $0.value, "origin": $0.origin.description] })
+            return
+        }
+        if values.count == 1, values[0].key == key {
+            print(values[0].value + (showOrigin ? "\t(\(values[0].origin))" : ""))
+        } else {
+            values.forEach { print("\($0.key)=\($0.value)" + (showOrigin ? "\t(\($0.origin))" : "")) }
+        }
+    }
+}
+
+struct ConfigSet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set", abstract: "Set a value in the grove's settings.yaml (or ~/.scion's with --global).",
+        discussion: "Lists and mappings are written as YAML: scion config set profiles.docker.volumes '[/data:/data:ro]'")
+    @Argument(help: "The dotted key.") var key: String
+    @Argument(help: "The value.") var value: String
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let context = global.context()
+        let grove = global.global ? nil : try context.grove()
+        let file = grove?.settingsFile ?? SettingsLoader.settingsFile(in: context.globalDirectory)
+        try SettingsEditor.set(key, value: value, in: file, loader: context.settingsLoader(grove: grove))
+        if global.format == .plain { print("\(key)=\(value) (\(file))") }
+    }
+}
+
+struct ConfigValidate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check the settings files; exit non-zero on problems.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let (context, _, settings) = try loadSettings(global)
+        let problems = SettingsValidator.problems(settings, catalog: context.catalog(settings))
+        if global.format == .json {
+            try Output.json(["problems": problems, "warnings": settings.warnings])
+        } else {
+            settings.warnings.forEach { print("warning: \($0)") }
+            problems.forEach { print("error: \($0)") }
+            if problems.isEmpty { print("settings are valid") }
+        }
+        if !problems.isEmpty { throw CommandFailure(exitCode: 2) }
+    }
+}

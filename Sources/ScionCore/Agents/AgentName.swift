@@ -1,0 +1,41 @@
+/// Agent names become directory names, git branch names, tmux and container
+/// names, so they are checked once, here.
+public enum AgentName {
+    public static func validate(_ name: String) throws {
+        let allowed = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+        let problem: String?
+        if name.isEmpty {
+            problem = "it is empty"
+        } else if name.count > 63 {
+            problem = "it is longer than 63 characters"
+        } else if !allowed {
+            problem = "it may hold only letters, digits, '-', '_' and '.'"
+        } else if name.hasPrefix(".") || name.hasPrefix("-") {
+            problem = "it may not start with '.' or '-'"
+        } else if name.contains("..") || name.hasSuffix(".lock") || name.hasSuffix(".") {
+            problem = "it may not contain '..' or end with '.' or '.lock'"
+        } else {
+            problem = nil
+        }
+        if let problem {
+            let suggestion = slug(name)
+            let hint = suggestion.isEmpty || suggestion == name ? "" : " (try \"\(suggestion)\")"
+            throw ScionError(.invalidArgument, "invalid agent name \"\(name)\": \(problem)\(hint)")
+        }
+    }
+
+    /// Lowercase letters, digits and single dashes: safe as a branch name,
+    /// a tmux session and a container name.
+    public static func slug(_ text: String) -> String {
+        var result = ""
+        for character in text.lowercased() {
+            if character.isASCII && (character.isLetter || character.isNumber) {
+                result.append(character)
+            } else if !result.isEmpty && !result.hasSuffix("-") {
+                result.append("-")
+            }
+        }
+        while result.hasSuffix("-") { result.removeLast() }
+        return String(result.prefix(63))
+    }
+}

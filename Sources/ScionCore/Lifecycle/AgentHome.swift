@@ -1,0 +1,78 @@
+import Foundation
+import ScionPluginKit
+
+/// Writes an agent's home: the harness's files, credentials (0600), the
+/// git identity, and the tmux configuration its session loads.
+struct AgentHome {
+    let path: String
+
+    var scionDirectory: String { path + "/.scion" }
+    var tmuxConfigPath: String { scionDirectory + "/tmux.conf" }
+
+    func prepare() throws {
+        try FileManager.default.createDirectory(atPath: scionDirectory, withIntermediateDirectories: true)
+    }
+
+    /// A path inside the home, refusing anything that would escape it.
+    func resolve(_ relative: String) throws -> String {
+        let components = relative.split(separator: "/")
+        guard !relative.hasPrefix("/"), !components.isEmpty, !components.contains("..") else {
+            throw ScionError(.plugin, "refusing to write \"\(relative)\" outside the agent home \(path)")
+        }
+        return path + "/" + relative
+    }
+
+    func write(_ files: [HomeFile]) throws {
+        for file in files {
+            let target = try resolve(file.path)
+            try FileManager.default.createDirectory(
+                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try AtomicFile.write(file.content, to: target, mode: mode_t(file.mode))
+        }
+    }
+
+    func copy(_ files: [FileCopy]) throws {
+        for file in files {
+            let target = try resolve(file.target)
+            guard let data = FileManager.default.contents(atPath: file.source) else {
+                throw ScionError(.failedPrecondition, "cannot read credential file \(file.source)")
+            }
+            try FileManager.default.createDirectory(
+                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try AtomicFile.write(data, to: target, mode: mode_t(file.mode & 0o600))
+        }
+    }
+
+    /// The user's identity for the agent's commits, and every worktree
+    /// trusted (containers may run under another uid).
+    func writeGitConfig(name: String, email: String) throws {
+        func quoted(_ value: String) -> String {
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: " ") + "\""
+        }
+        try AtomicFile.write("""
+            [user]
+            \tname = \(quoted(name))
+            \temail = \(quoted(email))
+            [safe]
+            \tdirectory = *
+
+            """, to: path + "/.gitconfig")
+    }
+
+    /// The session's tmux configuration; the user's own config (copied in,
+    /// so containers see it too) is sourced last.
+    func writeTmuxConfig(userConfig: String?) throws {
+        var sourced: String?
+        if let userConfig, let data = FileManager.default.contents(atPath: userConfig) {
+            let copy = scionDirectory + "/user-tmux.conf"
+            try AtomicFile.write(data, to: copy)
+            sourced = copy
+        }
+        try AtomicFile.write(Tmux.configFile(userConfig: sourced), to: tmuxConfigPath)
+    }
+
+    func clearActivity() {
+        try? FileManager.default.removeItem(atPath: path + "/" + AgentActivity.relativePath)
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import ScionPluginKit
+
+/// An agent as `list` shows it: its record reconciled with what its
+/// runtime reports and the activity it last reported.
+public struct AgentStatus: Sendable, Encodable {
+    public var name: String
+    public var phase: AgentPhase
+    public var activity: Activity?
+    public var activityMessage: String?
+    public var detail: String?
+    public var exitCode: Int?
+    public var record: AgentRecord?
+
+    enum CodingKeys: String, CodingKey {
+        case name, phase, activity, activityMessage = "activity_message", detail, exitCode = "exit_code"
+        case harnessConfig = "harness_config", harness, profile, runtime, branch, worktree, task, parent
+        case createdAt = "created_at", startedAt = "started_at", image, handle
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(phase, forKey: .phase)
+        try container.encodeIfPresent(activity, forKey: .activity)
+        try container.encodeIfPresent(activityMessage, forKey: .activityMessage)
+        try container.encodeIfPresent(detail, forKey: .detail)
+        try container.encodeIfPresent(exitCode, forKey: .exitCode)
+        guard let record else { return }
+        try container.encode(record.harnessConfig, forKey: .harnessConfig)
+        try container.encode(record.harness, forKey: .harness)
+        try container.encode(record.profile, forKey: .profile)
+        try container.encode(record.runtime, forKey: .runtime)
+        try container.encodeIfPresent(record.branch, forKey: .branch)
+        try container.encode(record.worktree, forKey: .worktree)
+        try container.encodeIfPresent(record.task, forKey: .task)
+        try container.encodeIfPresent(record.parent, forKey: .parent)
+        try container.encodeIfPresent(record.image, forKey: .image)
+        try container.encodeIfPresent(record.handle, forKey: .handle)
+        try container.encode(record.createdAt, forKey: .createdAt)
+        try container.encodeIfPresent(record.startedAt, forKey: .startedAt)
+    }
+}
+
+extension Orchestrator {
+    /// Every agent of the grove, reconciled with its runtime: one `list`
+    /// call per runtime plugin in use.
+    public func list() throws -> [AgentStatus] {
+        let entries = store.all()
+        var reported: [String: [String: RuntimeAgent]] = [:]
+        let live: Set<AgentPhase> = [.running, .starting, .stopping]
+        let liveRecords = entries.compactMap { $0.record }.filter { live.contains($0.phase) }
+        for runtimeName in Set(liveRecords.map(\.runtime)) {
+            let type = liveRecords.first { $0.runtime == runtimeName }!.runtimeType
+            do {
+                let agents = try runtime(type: type, wantedBy: "list").list(
+                    labels: ["scion.grove_path": grove.directory], runtimeConfig: settings.runtimes[runtimeName]?.options)
+                reported[runtimeName] = Dictionary(agents.map { ($0.handle, $0) }) { first, _ in first }
+            } catch {
+                logger.warning("cannot ask the \(runtimeName) runtime about its agents: \(error)")
+            }
+        }
+        return entries.map { entry in
+            guard let record = entry.record else {
+                return AgentStatus(
+                    name: entry.name, phase: .error, detail: store.isBusy(entry.name) ? "being created" : "interrupted before its record was written; delete it",
+                    record: nil)
+            }
+            let runtimeAgent = reported[record.runtime].flatMap { agents in record.handle.flatMap { agents[$0] } }
+            return reconcile(record, runtimeAgent: runtimeAgent, runtimeAnswered: reported[record.runtime] != nil)
+        }
+    }
+
+    /// One agent, reconciled.
+    public func status(_ name: String) throws -> AgentStatus {
+        let record = try store.load(name)
+        guard let handle = record.handle else { return reconcile(record, runtimeAgent: nil, runtimeAnswered: false) }
+        let runtimeAgent = try? runtime(for: record).status(target(record, handle: handle))
+        return reconcile(record, runtimeAgent: runtimeAgent, runtimeAnswered: runtimeAgent != nil)
+    }
+
+    func reconcile(_ record: AgentRecord, runtimeAgent: RuntimeAgent?, runtimeAnswered: Bool) -> AgentStatus {
+        var status = AgentStatus(name: record.name, phase: record.phase, detail: record.error, record: record)
+        switch record.phase {
+        case .provisioning, .starting, .stopping:
+            if !store.isBusy(record.name) {
+                status.phase = .error
+                status.detail = "interrupted while \(record.phase.rawValue); resume or delete it"
+            }
+            return status
+        case .running:
+            break
+        default:
+            return status
+        }
+        guard runtimeAnswered else {
+            status.detail = "the \(record.runtimeType) runtime did not answer"
+            return status
+        }
+        switch runtimeAgent?.state {
+        case .running?, .created?:
+            break
+        case .stopped?:
+            status.phase = .stopped
+            status.detail = "stopped outside scion" + (runtimeAgent?.detail.map { ": \($0)" } ?? "")
+        case .missing?, nil:
+            status.phase = .error
+            status.detail = "its \(record.runtimeType) instance is gone; delete or resume it"
+        }
+        status.exitCode = runtimeAgent?.exitCode
+        if let activity = store.activity(record.name) {
+            status.activity = activity.activity
+            status.activityMessage = activity.message
+        }
+        if status.phase == .running, let exitCode = status.exitCode {
+            status.activity = exitCode == 0 ? .completed : .failed
+            status.activityMessage = status.activityMessage ?? "the \(record.harnessConfig) harness exited with status \(exitCode)"
+        }
+        return status
+    }
+}

@@ -1,0 +1,355 @@
+import Foundation
+import Logging
+import ScionPluginKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `scion start` / `scion create` are asked for.
+public struct StartRequest: Sendable {
+    public var name: String
+    public var task: String?
+    public var harnessConfig: String?
+    public var image: String?
+    public var branch: String?
+    public var base: String?
+    public var template: String?
+    public var noAuth: Bool
+    public var harnessAuth: String?
+
+    public init(
+        name: String, task: String? = nil, harnessConfig: String? = nil, image: String? = nil,
+        branch: String? = nil, base: String? = nil, template: String? = nil, noAuth: Bool = false,
+        harnessAuth: String? = nil
+    ) {
+        self.name = name
+        self.task = task
+        self.harnessConfig = harnessConfig
+        self.image = image
+        self.branch = branch
+        self.base = base
+        self.template = template
+        self.noAuth = noAuth
+        self.harnessAuth = harnessAuth
+    }
+}
+
+/// Drives agents through their lifecycle: worktree, home, plugins, runtime.
+/// Cross-process safety: the agent folder reserves a name, a per-agent lock
+/// serializes its lifecycle, and a grove lock guards git's shared state.
+public final class Orchestrator: Sendable {
+    public let context: ScionContext
+    public let grove: Grove
+    public let settings: Settings
+    public let catalog: PluginCatalog
+    public let store: AgentStore
+    let logger = Logger(label: "scion.orchestrator")
+
+    public init(context: ScionContext) throws {
+        self.context = context
+        self.grove = try context.grove()
+        self.settings = try context.settingsLoader(grove: grove).load()
+        self.catalog = context.catalog(settings)
+        self.store = AgentStore(grove: grove)
+        for warning in settings.warnings { logger.warning("\(warning)") }
+    }
+
+    // MARK: plugins
+
+    public func runtime(type: String, wantedBy: String) throws -> RuntimeClient {
+        let plugin = try catalog.require(kind: "runtime", name: type, wantedBy: wantedBy)
+        return RuntimeClient(try PluginLoader.shared.load(plugin))
+    }
+
+    public func harness(_ name: String, wantedBy: String) throws -> HarnessClient {
+        let plugin = try catalog.require(kind: "harness", name: name, wantedBy: wantedBy)
+        return HarnessClient(try PluginLoader.shared.load(plugin))
+    }
+
+    func runtime(for record: AgentRecord) throws -> RuntimeClient {
+        try runtime(type: record.runtimeType, wantedBy: "agent \(record.name)")
+    }
+
+    // MARK: create and start
+
+    /// Provisions an agent (worktree, home, record) without launching it.
+    @discardableResult
+    public func create(_ request: StartRequest) throws -> AgentRecord {
+        try AgentName.validate(request.name)
+        let configuration = try AgentConfiguration.resolve(settings, harnessConfigName: request.harnessConfig, image: request.image)
+        let wantedBy = "profile \(configuration.profile.name)"
+        let runtimeClient = try runtime(type: configuration.runtime.type, wantedBy: wantedBy)
+        let harnessClient = try harness(configuration.harnessConfig.harness, wantedBy: "harness config \(configuration.harnessConfig.name)")
+        let capabilities = try runtimeClient.capabilities()
+        if capabilities.needsImage && configuration.image == nil {
+            throw ScionError(.invalidArgument, "the \(configuration.runtime.type) runtime needs an image: pass --image or set harness_configs.\(configuration.harnessConfig.name).image")
+        }
+        _ = try harnessClient.describe()
+
+        try store.reserve(request.name)
+        let now = Date()
+        var record = AgentRecord(
+            name: request.name, grove: grove.name, phase: .provisioning,
+            harnessConfig: configuration.harnessConfig.name, harness: configuration.harnessConfig.harness,
+            profile: configuration.profile.name, runtime: configuration.runtime.name,
+            runtimeType: configuration.runtime.type, handle: nil, image: configuration.image,
+            branch: nil, createdBranch: false, worktree: store.worktreePath(request.name),
+            home: store.homePath(request.name), task: request.task, template: request.template ?? settings.defaultTemplate,
+            authSelected: request.harnessAuth, authMethod: nil, noAuth: request.noAuth,
+            parent: context.environment["SCION_AGENT"], error: nil, createdAt: now, updatedAt: now, startedAt: nil)
+        let lock = try store.lock(request.name)
+        defer { withExtendedLifetime(lock) {} }
+        do {
+            try store.save(record)
+            try provisionWorkspace(&record, branch: request.branch, base: request.base)
+            record.phase = .created
+            try store.save(record)
+            return record
+        } catch {
+            rollBack(record)
+            throw ScionError.wrap(error, "cannot create agent \(request.name)")
+        }
+    }
+
+    /// Creates and launches an agent; an agent that was only created is launched.
+    @discardableResult
+    public func start(_ request: StartRequest, progress: ((ProgressEvent) -> Void)? = nil) throws -> AgentRecord {
+        if store.exists(request.name), let existing = try? store.load(request.name), existing.phase == .created {
+            return try launch(request.name, task: request.task, resume: false, progress: progress)
+        }
+        let record = try create(request)
+        do {
+            return try launch(record.name, task: nil, resume: false, progress: progress)
+        } catch {
+            let lock = try? store.lock(record.name)
+            rollBack((try? store.load(record.name)) ?? record)
+            withExtendedLifetime(lock) {}
+            throw error
+        }
+    }
+
+    /// Relaunches an agent on its home and worktree with the harness's resume command.
+    @discardableResult
+    public func resume(_ name: String, task: String?, progress: ((ProgressEvent) -> Void)? = nil) throws -> AgentRecord {
+        let status = try self.status(name)
+        if status.phase == .running {
+            throw ScionError(.failedPrecondition, "agent \(name) is already running: stop it first, or send it a task with `scion message \(name)`")
+        }
+        return try launch(name, task: task, resume: status.record?.phase != .created, progress: progress)
+    }
+
+    func launch(_ name: String, task: String?, resume: Bool, progress: ((ProgressEvent) -> Void)?) throws -> AgentRecord {
+        let lock = try store.lock(name)
+        defer { withExtendedLifetime(lock) {} }
+        var record = try store.load(name)
+        let runtimeClient = try runtime(for: record)
+        let harnessClient = try harness(record.harness, wantedBy: "agent \(name)")
+        if let task { record.task = task }
+        record.phase = .starting
+        record.error = nil
+        try store.save(record)
+        do {
+            if let handle = record.handle {
+                try? runtimeClient.delete(target(record, handle: handle))
+                record.handle = nil
+            }
+            let spec = try runSpec(&record, harness: harnessClient, runtime: runtimeClient, resume: resume, task: task)
+            if let image = spec.image, try runtimeClient.capabilities().needsImage,
+               try !runtimeClient.imageExists(image, runtimeConfig: spec.runtimeConfig) {
+                progress?(ProgressEvent(message: "pulling image \(image)"))
+                try runtimeClient.pullImage(image, runtimeConfig: spec.runtimeConfig) { progress?($0) }
+            }
+            let result = try runtimeClient.run(spec, progress: progress)
+            record.handle = result.handle
+            record.phase = .running
+            record.startedAt = Date()
+            try store.save(record)
+            logger.debug("agent \(name) running with handle \(result.handle)")
+            return record
+        } catch {
+            record.phase = .error
+            record.error = "\(error)"
+            try? store.save(record)
+            throw ScionError.wrap(error, "cannot start agent \(name)")
+        }
+    }
+
+    /// Worktree on its branch, home folder, git identity, tmux config.
+    private func provisionWorkspace(_ record: inout AgentRecord, branch: String?, base: String?) throws {
+        let home = AgentHome(path: record.home)
+        try home.prepare()
+        if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
+            let manager = WorktreeManager(repositoryPath: repository)
+            let wanted = branch ?? AgentName.slug(record.name)
+            try AgentName.validateBranch(wanted)
+            let created = try withGroveLock {
+                try manager.add(name: worktreeName(record.name), path: record.worktree, branch: wanted, base: base)
+            }
+            record.branch = created.branch
+            record.createdBranch = created.createdBranch
+            try store.save(record)
+            let identity = settings.gitAuthor ?? manager.identity()
+                ?? ("scion agent \(record.name)", "\(AgentName.slug(record.name))@agents.scion.invalid")
+            try home.writeGitConfig(name: identity.name, email: identity.email)
+        } else {
+            try FileManager.default.createDirectory(atPath: record.worktree, withIntermediateDirectories: true)
+        }
+        try home.writeTmuxConfig(userConfig: tmuxUserConfig())
+    }
+
+    private func tmuxUserConfig() -> String? {
+        if let configured = settings.tmuxConfig { return (configured as NSString).expandingTildeInPath }
+        let userConfig = context.homeDirectory + "/.tmux.conf"
+        return settings.useUserTmuxConfig && FileManager.default.fileExists(atPath: userConfig) ? userConfig : nil
+    }
+
+    /// Auth, harness provisioning and the run spec. Secrets go only into the
+    /// spec's env (marked secret), never into the record.
+    private func runSpec(
+        _ record: inout AgentRecord, harness: HarnessClient, runtime: RuntimeClient, resume: Bool, task: String?
+    ) throws -> RunSpec {
+        let configuration = try AgentConfiguration.resolve(settings, harnessConfigName: record.harnessConfig, image: record.image)
+        let home = AgentHome(path: record.home)
+        try home.prepare()
+        home.clearActivity()
+        var auth = ResolvedAuth(method: "none")
+        if !record.noAuth {
+            auth = try harness.resolveAuth(ResolveAuthRequest(
+                config: configuration.harnessConfig, selected: record.authSelected ?? configuration.harnessConfig.authSelectedType,
+                hostEnv: context.environment, hostHome: context.homeDirectory))
+            try home.copy(auth.files)
+        }
+        record.authMethod = auth.method
+        let capabilities = try runtime.capabilities()
+        let provision = try harness.provision(ProvisionRequest(
+            agent: record.name, task: resume ? task : record.task, config: configuration.harnessConfig,
+            home: record.home, workdir: record.worktree, resume: resume,
+            instructions: AgentInstructions.text(agent: record.name, branch: record.branch),
+            hookCommand: [context.executablePath, "hook", "--harness", record.harness]))
+        try home.write(provision.files)
+
+        var env = configuration.env.merging(provision.env) { $1 }
+        env["SCION_AGENT"] = record.name
+        env["SCION_GROVE"] = grove.directory
+        env["SCION_HARNESS"] = record.harness
+        if !capabilities.isolated {
+            let hostPath = context.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+            env["PATH"] = (context.executablePath as NSString).deletingLastPathComponent + ":" + hostPath
+        }
+        env.merge(auth.env) { $1 }
+        var mounts = try AgentConfiguration.mounts(configuration.volumes, relativeTo: grove.root)
+        if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
+            let gitDirectory = try WorktreeManager(repositoryPath: repository).commonDirectory()
+            mounts.append(RunSpec.Mount(source: gitDirectory, target: gitDirectory))
+        }
+        return RunSpec(
+            name: runtimeName(record.name), agent: record.name, grove: grove.name, image: record.image,
+            command: provision.command, env: env, secretEnv: auth.env.keys.sorted(), labels: labels(record),
+            workdir: record.worktree, home: record.home, mounts: mounts, resources: configuration.profile.resources,
+            user: RunSpec.User(uid: getuid(), gid: getgid(), name: context.environment["USER"] ?? "scion"),
+            session: SessionLayout(configFile: home.tmuxConfigPath), runtimeConfig: configuration.runtime.options)
+    }
+
+    func labels(_ record: AgentRecord) -> [String: String] {
+        [
+            "scion.agent": "true", "scion.name": record.name, "scion.grove": grove.name,
+            "scion.grove_path": grove.directory, "scion.harness": record.harness,
+            "scion.template": record.template ?? "default",
+        ]
+    }
+
+    /// The agent as its runtime knows it, with its runtime's settings.
+    func target(_ record: AgentRecord, handle: String) -> AgentTarget {
+        AgentTarget(name: runtimeName(record.name), handle: handle, runtimeConfig: settings.runtimes[record.runtime]?.options)
+    }
+
+    /// `<grove>--<agent>`: the agent's name in its runtime.
+    public func runtimeName(_ name: String) -> String { "\(grove.name)--\(name)" }
+
+    /// git's name for the worktree, unique per grove and agent.
+    func worktreeName(_ name: String) -> String { "scion-\(AgentName.slug(name))" }
+
+    func withGroveLock<T>(_ body: () throws -> T) throws -> T {
+        let lock = try FileLock.acquire(grove.lockFile)
+        return try withExtendedLifetime(lock) { try body() }
+    }
+
+    /// Undoes a failed create or start so the name can be used again.
+    private func rollBack(_ record: AgentRecord) {
+        if let handle = record.handle, let client = try? runtime(for: record) {
+            try? client.delete(target(record, handle: handle))
+        }
+        if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
+            _ = try? withGroveLock {
+                try WorktreeManager(repositoryPath: repository).remove(
+                    name: worktreeName(record.name), path: record.worktree, branch: record.createdBranch ? record.branch : nil)
+            }
+        }
+        try? store.remove(record.name)
+    }
+
+    // MARK: stop and delete
+
+    public func stop(_ name: String) throws {
+        let lock = try store.lock(name)
+        defer { withExtendedLifetime(lock) {} }
+        var record = try store.load(name)
+        guard let handle = record.handle else {
+            throw ScionError(.failedPrecondition, "agent \(name) was never started (phase \(record.phase.rawValue))")
+        }
+        record.phase = .stopping
+        try store.save(record)
+        do {
+            try runtime(for: record).stop(target(record, handle: handle))
+        } catch {
+            record.phase = .error
+            record.error = "\(error)"
+            try? store.save(record)
+            throw ScionError.wrap(error, "cannot stop agent \(name)")
+        }
+        record.phase = .stopped
+        try store.save(record)
+    }
+
+    /// Stops every running agent of the grove; returns the names stopped.
+    public func stopAll() throws -> [String] {
+        let running = try list().filter { $0.phase == .running }.map(\.name)
+        for name in running { try stop(name) }
+        return running
+    }
+
+    /// Removes the agent's runtime instance, worktree, branch (unless
+    /// preserved) and home. Works on half-created agents too.
+    public func delete(_ name: String, preserveBranch: Bool) throws {
+        guard store.exists(name) else {
+            throw ScionError(.notFound, "no agent named \(name) in grove \(grove.root)")
+        }
+        let lock = try store.lock(name)
+        defer { withExtendedLifetime(lock) {} }
+        let record = try? store.load(name)
+        if let record, let handle = record.handle {
+            do {
+                try runtime(for: record).delete(target(record, handle: handle))
+            } catch let error as ScionError where error.code == .notFound {
+                logger.debug("agent \(name): runtime instance already gone")
+            }
+        }
+        if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
+            let branch = record.flatMap { preserveBranch ? nil : $0.branch }
+            try withGroveLock {
+                try WorktreeManager(repositoryPath: repository).remove(
+                    name: worktreeName(name), path: store.worktreePath(name), branch: branch)
+            }
+        }
+        try store.remove(name)
+    }
+}
+
+extension AgentName {
+    static func validateBranch(_ branch: String) throws {
+        let bad = branch.isEmpty || branch.hasPrefix("-") || branch.hasPrefix("/") || branch.hasSuffix("/")
+            || branch.hasSuffix(".lock") || branch.contains("..") || branch.contains("//") || branch.contains("@{")
+            || branch.contains(where: { $0.isWhitespace || "~^:?*[\\".contains($0) || $0.asciiValue.map { $0 < 32 } == true })
+        if bad { throw ScionError(.invalidArgument, "\"\(branch)\" is not a valid git branch name") }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+
+/// Everything a command needs to know about where it runs: the user's
+/// environment and paths, and the global options (-g, --global, -p...).
+public struct ScionContext: Sendable {
+    public var environment: [String: String]
+    public var homeDirectory: String
+    public var workingDirectory: String
+    public var executablePath: String
+    /// `-g/--grove`: a grove path to use instead of searching.
+    public var groveOverride: String?
+    /// `--global`: use the global grove (~/.scion).
+    public var useGlobal: Bool
+    /// Settings given as flags (`--profile`...), the top layer.
+    public var overrides: [SettingsLoader.Override]
+
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        workingDirectory: String = FileManager.default.currentDirectoryPath,
+        executablePath: String = ScionContext.currentExecutable(),
+        groveOverride: String? = nil, useGlobal: Bool = false, overrides: [SettingsLoader.Override] = []
+    ) {
+        self.environment = environment
+        self.homeDirectory = environment["HOME"] ?? NSHomeDirectory()
+        self.workingDirectory = workingDirectory
+        self.executablePath = executablePath
+        self.groveOverride = groveOverride ?? environment["SCION_GROVE"]
+        self.useGlobal = useGlobal
+        self.overrides = overrides
+    }
+
+    public static func currentExecutable() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    public var globalDirectory: String { homeDirectory + "/.scion" }
+
+    /// The grove this command works on, or an error saying how to make one.
+    public func grove() throws -> Grove {
+        if useGlobal { return Grove(directory: globalDirectory, isGlobal: true) }
+        if let groveOverride {
+            let path = (groveOverride as NSString).expandingTildeInPath
+            let absolute = path.hasPrefix("/") ? path : workingDirectory + "/" + path
+            let directory = (absolute as NSString).lastPathComponent == ".scion" ? absolute : absolute + "/.scion"
+            let standardized = (directory as NSString).standardizingPath
+            guard FileManager.default.fileExists(atPath: standardized) else {
+                throw ScionError(.notInGrove, "no grove at \(standardized): run `scion init` in that project first")
+            }
+            return Grove(directory: standardized, isGlobal: standardized == globalDirectory)
+        }
+        guard let grove = Grove.find(from: workingDirectory, globalDirectory: globalDirectory) else {
+            throw ScionError(.notInGrove, "not in a scion grove (no .scion folder in \(workingDirectory) or above): run `scion init` in your repository, or pass -g <path> or --global")
+        }
+        return grove
+    }
+
+    public func settingsLoader(grove: Grove?) -> SettingsLoader {
+        SettingsLoader(globalDirectory: globalDirectory, groveDirectory: grove?.directory, environment: environment, overrides: overrides)
+    }
+
+    public func catalog(_ settings: Settings) -> PluginCatalog {
+        PluginCatalog(locations: PluginCatalog.standardLocations(
+            settingsPaths: settings.pluginPaths.map { ($0 as NSString).expandingTildeInPath },
+            globalDirectory: globalDirectory, executablePath: executablePath))
+    }
+}

@@ -1,0 +1,8 @@
+import ScionCommands
+
+@main
+struct Scion {
+    static func main() async {
+        await ScionCLI.main()
+    }
+}
