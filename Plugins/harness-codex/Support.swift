@@ -1,0 +1,233 @@
+import Foundation
+import ScionPluginKit
+
+// Small helpers this harness plugin needs. Each harness plugin carries its
+// own copy (plugins share nothing but ScionPluginKit).
+
+/// POSIX shell quoting, for the hook "command" strings the harness runs
+/// through `sh -c` / `bash -c`.
+enum Shell {
+    private static let plain = CharacterSet(
+        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,")
+
+    static func quote(_ argument: String) -> String {
+        if !argument.isEmpty, argument.unicodeScalars.allSatisfy({ plain.contains($0) }) {
+            return argument
+        }
+        return "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    static func join(_ argv: [String]) -> String {
+        argv.map(quote).joined(separator: " ")
+    }
+}
+
+enum Text {
+    /// One line, at most `limit` characters: whitespace runs collapse to a
+    /// space and a cut is marked with an ellipsis.
+    static func summary(_ text: String?, limit: Int = 160) -> String? {
+        guard let text else { return nil }
+        let line = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        guard !line.isEmpty else { return nil }
+        guard line.count > limit else { return line }
+        return String(line.prefix(max(limit - 1, 1))) + "…"
+    }
+
+    /// The text ending in exactly the newline it had, or one.
+    static func withNewline(_ text: String) -> String {
+        text.hasSuffix("\n") ? text : text + "\n"
+    }
+
+    /// nil for nil, empty or all-whitespace strings.
+    static func nonEmpty(_ text: String?) -> String? {
+        guard let text, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+        return text
+    }
+}
+
+enum JSONText {
+    /// Pretty JSON (two-space indent, sorted keys, final newline). Strings go
+    /// through JSONEncoder, so quotes, backslashes and control characters in
+    /// paths and commands are escaped correctly.
+    static func render(_ value: JSONValue) throws -> String {
+        var out = ""
+        try write(value, indent: "", into: &out)
+        return out + "\n"
+    }
+
+    private static func write(_ value: JSONValue, indent: String, into out: inout String) throws {
+        let inner = indent + "  "
+        switch value {
+        case .null: out += "null"
+        case .bool(let flag): out += flag ? "true" : "false"
+        case .number(let number):
+            if number == number.rounded(), abs(number) < 1e15 { out += String(Int64(number)) } else { out += "\(number)" }
+        case .string(let text): out += try string(text)
+        case .array(let items):
+            guard !items.isEmpty else { out += "[]"; return }
+            out += "[\n"
+            for (index, item) in items.enumerated() {
+                out += inner
+                try write(item, indent: inner, into: &out)
+                out += index == items.count - 1 ? "\n" : ",\n"
+            }
+            out += indent + "]"
+        case .object(let object):
+            guard !object.isEmpty else { out += "{}"; return }
+            out += "{\n"
+            let keys = object.keys.sorted()
+            for (index, key) in keys.enumerated() {
+                out += inner + (try string(key)) + ": "
+                try write(object[key]!, indent: inner, into: &out)
+                out += index == keys.count - 1 ? "\n" : ",\n"
+            }
+            out += indent + "}"
+        }
+    }
+
+    static func string(_ text: String) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(text), as: UTF8.self)
+    }
+}
+
+extension JSONValue {
+    /// The payload as an object: a JSON string holding an object (a hook
+    /// payload that arrived as an argv argument) is decoded.
+    var objectValue: [String: JSONValue]? {
+        switch self {
+        case .object(let object): return object
+        case .string(let text):
+            guard let data = text.data(using: .utf8),
+                  case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data)
+            else { return nil }
+            return object
+        default: return nil
+        }
+    }
+}
+
+/// The user's environment and home directory as `resolve_auth` sees them.
+struct HostEnvironment {
+    let env: [String: String]
+    let home: String
+
+    init(_ request: ResolveAuthRequest) {
+        env = request.hostEnv
+        home = request.hostHome
+    }
+
+    /// The variable's value, nil when unset or blank.
+    func value(_ name: String) -> String? {
+        Text.nonEmpty(env[name])
+    }
+
+    /// The first of `names` that is set, with its value.
+    func first(_ names: [String]) -> (name: String, value: String)? {
+        for name in names {
+            if let value = value(name) { return (name, value) }
+        }
+        return nil
+    }
+
+    func isTrue(_ name: String) -> Bool {
+        guard let value = value(name)?.lowercased() else { return false }
+        return ["1", "true", "yes", "on"].contains(value)
+    }
+
+    /// `path` made absolute (`~/x` and relative paths are under the home).
+    func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        if path == "~" { return home }
+        if path.hasPrefix("~/") { return home + "/" + path.dropFirst(2) }
+        return home + "/" + path
+    }
+
+    /// The path when it names a readable regular file.
+    func readableFile(_ path: String) -> String? {
+        let path = absolute(path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+              FileManager.default.isReadableFile(atPath: path)
+        else { return nil }
+        return path
+    }
+}
+
+/// One way to authenticate, as the auth resolver tries it.
+struct AuthOption {
+    let type: String
+    /// How the user provides it, for error messages (never a value).
+    let howTo: String
+    /// The resolved auth when the credential is there. `selected` is true
+    /// when the user named this method, false during detection (a method
+    /// may then also want its opt-in switch, such as CLAUDE_CODE_USE_VERTEX).
+    let resolve: (_ selected: Bool) -> ResolvedAuth?
+}
+
+enum AuthResolver {
+    /// Honours `selected` (after `aliases`), else tries `options` in order.
+    /// "none" selects no credentials.
+    static func resolve(
+        harness: String, selected rawSelected: String?, options: [AuthOption], aliases: [String: String]
+    ) throws -> ResolvedAuth {
+        let valid = options.map(\.type)
+        if let raw = Text.nonEmpty(rawSelected)?.trimmingCharacters(in: .whitespaces).lowercased() {
+            if raw == "none" { return ResolvedAuth(method: "none") }
+            guard let type = valid.contains(raw) ? raw : aliases[raw] else {
+                throw PluginError(
+                    .invalidArgument,
+                    "the \(harness) harness has no auth method \"\(raw)\"; valid methods: "
+                        + (valid + ["none"]).joined(separator: ", "),
+                    details: ["valid": .array((valid + ["none"]).map(JSONValue.string))])
+            }
+            let option = options.first { $0.type == type }!
+            if let auth = option.resolve(true) {
+                PluginLog.debug("\(harness): using the selected auth method \(type)")
+                return auth
+            }
+            throw missing(harness: harness, wanted: type, options: options)
+        }
+        for option in options {
+            if let auth = option.resolve(false) {
+                PluginLog.debug("\(harness): detected auth method \(option.type)")
+                return auth
+            }
+        }
+        throw missing(harness: harness, wanted: nil, options: options)
+    }
+
+    static func missing(harness: String, wanted: String?, options: [AuthOption]) -> PluginError {
+        let available = options.filter { $0.type != wanted && $0.resolve(true) != nil }.map(\.type)
+        var message = wanted.map { "the \(harness) harness was asked for auth method \($0), but its credential is missing" }
+            ?? "the \(harness) harness found no credentials"
+        message += ". Ways to authenticate: "
+        message += options.map { "\($0.type): \($0.howTo)" }.joined(separator: "; ")
+        if !available.isEmpty {
+            message += ". Available now: \(available.joined(separator: ", ")) (choose with --harness-auth or auth_selected_type)"
+        }
+        message += ". Or start with --no-auth to inject none."
+        return PluginError(
+            .failedPrecondition, message,
+            details: [
+                "methods": .array(options.map { .string($0.type) }),
+                "available": .array(available.map(JSONValue.string)),
+            ])
+    }
+}
+
+enum ToolDetail {
+    /// "Bash: npm test", "Edit: Sources/App.swift" and the like: the tool's
+    /// name and its most telling argument.
+    static func describe(tool: String?, input: JSONValue?) -> String? {
+        guard let tool = Text.nonEmpty(tool) else { return nil }
+        let keys = ["command", "file_path", "absolute_path", "path", "notebook_path", "pattern", "url", "query",
+                    "description"]
+        if let object = input?.objectValue,
+           let detail = keys.lazy.compactMap({ object[$0]?.stringValue }).compactMap({ Text.nonEmpty($0) }).first {
+            return Text.summary("\(tool): \(detail)", limit: 120)
+        }
+        return tool
+    }
+}
