@@ -59,22 +59,24 @@ struct ClaudeHarness: HarnessPlugin {
     }
 
     /// `~/.claude.json`: first-run onboarding done, the bypass-permissions
-    /// warning accepted (versions before 2.1.87 read it here), the worktree's
-    /// trust dialog accepted, and with api-key auth the key pre-approved by
+    /// warning accepted (versions before 2.1.87 read it here), the trust
+    /// dialog accepted for the worktree (and its main repository), and with api-key auth the key pre-approved by
     /// its last 20 characters, as Claude Code itself records it. The
     /// approval makes the file secret-bearing, so it is then 0600.
     func claudeJSON(_ request: ProvisionRequest) throws -> HomeFile {
         var root: [String: JSONValue] = [
             "hasCompletedOnboarding": .bool(true),
             "bypassPermissionsModeAccepted": .bool(true),
-            "projects": .object([
-                request.workdir: .object([
-                    "hasTrustDialogAccepted": .bool(true),
-                    "hasCompletedProjectOnboarding": .bool(true),
-                    "projectOnboardingSeenCount": .number(1),
-                    "allowedTools": .array([]),
-                ])
-            ]),
+            "projects": .object(
+                Dictionary(
+                    GitWorktree.trustedDirectories(for: request.workdir).map { directory in
+                        (directory, JSONValue.object([
+                            "hasTrustDialogAccepted": .bool(true),
+                            "hasCompletedProjectOnboarding": .bool(true),
+                            "projectOnboardingSeenCount": .number(1),
+                            "allowedTools": .array([]),
+                        ]))
+                    }, uniquingKeysWith: { first, _ in first })),
         ]
         var mode = 0o644
         if let auth = request.auth, auth.method == "api-key", let key = Text.nonEmpty(auth.env["ANTHROPIC_API_KEY"]) {

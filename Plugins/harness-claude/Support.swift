@@ -231,3 +231,37 @@ enum ToolDetail {
         return tool
     }
 }
+
+enum GitWorktree {
+    /// The directories a harness should trust for an agent working in
+    /// `workdir`: the worktree itself and, when it is a linked worktree, the
+    /// main repository's root (Codex keys trust by the main repository of a
+    /// worktree; the others by the working directory or a parent of it).
+    static func trustedDirectories(for workdir: String) -> [String] {
+        guard let root = mainRepositoryRoot(of: workdir), root != workdir else { return [workdir] }
+        return [workdir, root]
+    }
+
+    /// The main repository's root for a linked worktree: `<workdir>/.git` is
+    /// a file naming `<repo>/.git/worktrees/<name>`, whose `commondir` leads
+    /// back to `<repo>/.git`. nil for a main worktree, a bare repository or
+    /// a directory that is not a worktree.
+    static func mainRepositoryRoot(of workdir: String) -> String? {
+        let dotGit = (workdir as NSString).appendingPathComponent(".git")
+        guard let pointer = try? String(contentsOfFile: dotGit, encoding: .utf8) else { return nil }
+        let line = pointer.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        guard line.hasPrefix("gitdir:") else { return nil }
+        var gitDir = line.dropFirst("gitdir:".count).trimmingCharacters(in: .whitespaces)
+        if !gitDir.hasPrefix("/") { gitDir = (workdir as NSString).appendingPathComponent(gitDir) }
+        let common: String
+        if let relative = try? String(contentsOfFile: gitDir + "/commondir", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines), !relative.isEmpty {
+            common = relative.hasPrefix("/") ? relative : (gitDir as NSString).appendingPathComponent(relative)
+        } else {
+            common = ((gitDir as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        }
+        let standardized = (common as NSString).standardizingPath
+        guard (standardized as NSString).lastPathComponent == ".git" else { return nil }
+        return (standardized as NSString).deletingLastPathComponent
+    }
+}

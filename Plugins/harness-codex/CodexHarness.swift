@@ -62,11 +62,9 @@ struct CodexHarness: HarnessPlugin {
             // one more argument (not on stdin).
             lines.append("notify = \(TOML.array(hookCommand + ["notify"]))")
         }
-        lines += [
-            "",
-            "[projects.\(TOML.string(request.workdir))]",
-            "trust_level = \(TOML.string("trusted"))",
-        ]
+        for directory in GitWorktree.trustedDirectories(for: request.workdir) {
+            lines += ["", "[projects.\(TOML.string(directory))]", "trust_level = \(TOML.string("trusted"))"]
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

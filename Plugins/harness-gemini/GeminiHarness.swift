@@ -31,7 +31,11 @@ struct GeminiHarness: HarnessPlugin {
             HomeFile(path: ".gemini/settings.json", content: try settingsJSON(request), mode: 0o644),
             HomeFile(
                 path: ".gemini/trustedFolders.json",
-                content: try JSONText.render(.object([request.workdir: .string("TRUST_FOLDER")])), mode: 0o644),
+                content: try JSONText.render(
+                    .object(Dictionary(
+                        GitWorktree.trustedDirectories(for: request.workdir).map { ($0, JSONValue.string("TRUST_FOLDER")) },
+                        uniquingKeysWith: { first, _ in first }))),
+                mode: 0o644),
         ]
         if let instructions = Text.nonEmpty(request.instructions) {
             files.append(HomeFile(path: ".gemini/GEMINI.md", content: Text.withNewline(instructions), mode: 0o644))
