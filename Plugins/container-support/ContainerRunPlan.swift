@@ -1,0 +1,162 @@
+import Foundation
+import ScionPluginKit
+
+/// Everything a container engine needs to create one agent's container,
+/// derived once from a RunSpec so docker and podman build the same thing.
+///
+/// The container's main process is the tmux client of the agent session,
+/// running on the container's TTY: the session lives as long as the
+/// container and the container ends when the session does.
+public struct ContainerRunPlan: Sendable, Equatable {
+    public struct Bind: Sendable, Equatable {
+        public var source: String
+        public var target: String
+        public var readOnly: Bool
+
+        public init(source: String, target: String, readOnly: Bool = false) {
+            self.source = source
+            self.target = target
+            self.readOnly = readOnly
+        }
+    }
+
+    /// Label holding the agent home, so `status`, `list` and `logs` find the
+    /// exit-status file and the log (both in the home, a host directory).
+    public static let homeLabel = "scion.home"
+    public static let defaultNetwork = "none"
+    public static let defaultTerm = "xterm-256color"
+
+    /// `<grove>--<agent>`.
+    public var name: String
+    public var agent: String
+    public var image: String
+    /// The container's command: the tmux client that creates the session.
+    public var command: [String]
+    /// The container's whole environment (spec env, HOME, TERM).
+    public var env: [String: String]
+    /// Names in `env` whose values must never be logged or shown.
+    public var secretEnv: Set<String>
+    public var labels: [String: String]
+    /// The worktree and the home first, at the same paths as on the host,
+    /// then the spec's own mounts.
+    public var binds: [Bind]
+    public var workdir: String
+    public var home: String
+    /// "uid:gid", or nil for the image's user.
+    public var user: String?
+    public var limits: ResourceLimits
+    /// The network mode: `runtime_config.network`, "none" by default.
+    public var network: String
+    /// Run a minimal init (tini / catatonit) as PID 1 to reap orphans:
+    /// `runtime_config.init`, true by default.
+    public var useInit: Bool
+
+    public init(spec: RunSpec, runtime: String) throws {
+        guard let image = spec.image?.trimmingCharacters(in: .whitespaces), !image.isEmpty else {
+            throw PluginError(
+                .invalidArgument,
+                "the \(runtime) runtime needs an image for agent \(spec.agent): set `image` in the harness config or profile (see docs/images.md)")
+        }
+        guard !spec.name.isEmpty else {
+            throw PluginError(.invalidArgument, "the run spec for agent \(spec.agent) has an empty container name")
+        }
+        guard !spec.command.isEmpty else {
+            throw PluginError(.invalidArgument, "the run spec for agent \(spec.agent) has no command")
+        }
+        for (what, path) in [("workdir", spec.workdir), ("home", spec.home)] where !path.hasPrefix("/") {
+            throw PluginError(.invalidArgument, "the run spec's \(what) must be an absolute path, not \"\(path)\"")
+        }
+
+        name = spec.name
+        agent = spec.agent
+        self.image = image
+        workdir = spec.workdir
+        home = spec.home
+        command = Self.sessionCommand(spec)
+
+        var env = spec.env
+        env["HOME"] = spec.home
+        env["TERM"] = env["TERM"] ?? Self.defaultTerm
+        if let user = spec.user, !user.name.isEmpty {
+            env["USER"] = env["USER"] ?? user.name
+            env["LOGNAME"] = env["LOGNAME"] ?? user.name
+        }
+        for key in env.keys where key.isEmpty || key.contains("=") || key.contains("\0") {
+            throw PluginError(.invalidArgument, "environment variable name \"\(key)\" is not valid")
+        }
+        self.env = env
+        secretEnv = Set(spec.secretEnv)
+
+        var labels = spec.labels
+        labels[Self.homeLabel] = labels[Self.homeLabel] ?? spec.home
+        self.labels = labels
+
+        var binds = [Bind(source: spec.workdir, target: spec.workdir), Bind(source: spec.home, target: spec.home)]
+        for mount in spec.mounts {
+            guard mount.source.hasPrefix("/"), mount.target.hasPrefix("/") else {
+                throw PluginError(
+                    .invalidArgument,
+                    "mount \(mount.source) -> \(mount.target): both paths must be absolute")
+            }
+            let bind = Bind(source: Self.clean(mount.source), target: Self.clean(mount.target), readOnly: mount.readOnly)
+            if let existing = binds.first(where: { $0.target == bind.target }) {
+                guard existing.source == bind.source else {
+                    throw PluginError(
+                        .invalidArgument,
+                        "two mounts share the container path \(bind.target): \(existing.source) and \(bind.source)")
+                }
+                continue
+            }
+            binds.append(bind)
+        }
+        self.binds = binds
+
+        user = spec.user.map { "\($0.uid):\($0.gid)" }
+        limits = try ResourceLimits(spec.resources)
+
+        network = spec.runtimeConfig["network"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultNetwork
+        switch spec.runtimeConfig["init"] {
+        case .bool(let value)?: useInit = value
+        case .string(let text)?: useInit = !["false", "no", "0", "off"].contains(text.lowercased())
+        default: useInit = true
+        }
+    }
+
+    /// Where, relative to HOME, the session marks itself ready: the last
+    /// command of the tmux client's command list, so once the file exists
+    /// the session, its log pipe and its shell window all do.
+    public static let readyPath = ".scion/session-ready"
+
+    /// The terminal size the session starts with, as the local runtime's
+    /// detached sessions have; an attaching client's size takes over.
+    public static let terminalColumns = 200
+    public static let terminalRows = 50
+
+    /// The container's main process: a tmux client creating the agent
+    /// session on the container's TTY. The engines give that TTY no size
+    /// (tmux would fall back to 80x24), so a shell sets it first and then
+    /// execs tmux (arguments pass through "$@", never through the shell's
+    /// parser).
+    static func sessionCommand(_ spec: RunSpec) -> [String] {
+        let tmux = ["tmux", "-f", spec.session.configFile ?? "/dev/null"]
+            + Tmux.newSession(spec.session, workdir: spec.workdir, command: spec.command, detached: false)
+            + [";", "run-shell", "touch \"$HOME/\(readyPath)\""]
+        return ["sh", "-c", "stty cols \(terminalColumns) rows \(terminalRows) 2>/dev/null; exec \"$@\"", "scion-session"] + tmux
+    }
+
+    /// `env` as KEY=VALUE strings in a stable order.
+    public var environmentList: [String] {
+        env.keys.sorted().map { "\($0)=\(env[$0]!)" }
+    }
+
+    /// Where the agent window's output is appended (a host path).
+    public var logPath: String { home + "/" + Tmux.logPath }
+    public var exitStatusPath: String { home + "/" + Tmux.exitPath }
+    public var readyMarkerPath: String { home + "/" + Self.readyPath }
+
+    static func clean(_ path: String) -> String {
+        var cleaned = path
+        while cleaned.count > 1 && cleaned.hasSuffix("/") { cleaned.removeLast() }
+        return cleaned
+    }
+}
