@@ -1,0 +1,295 @@
+import Foundation
+import ScionContainerSupport
+import ScionPluginKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Podman through its CLI (argv arrays, never a shell). Podman has no
+/// daemon to talk to by default: its REST API needs `podman system service`
+/// running, while the CLI works on any machine where `podman run` does.
+///
+/// `runtime_config.host` (a `unix://` or `ssh://` URL) makes it a remote
+/// client (`podman --url`); CONTAINER_HOST and CONTAINERS_CONF in the
+/// environment are honoured by podman itself.
+struct PodmanEngine: ContainerEngine {
+    static let program = "podman"
+
+    let url: String?
+
+    init(runtimeConfig: [String: JSONValue]) throws {
+        url = runtimeConfig["host"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    var endpoint: String { url ?? "the local podman" }
+    var isLocal: Bool {
+        guard let url else { return ProcessInfo.processInfo.environment["CONTAINER_HOST"].map { $0.isEmpty || $0.hasPrefix("unix://") } ?? true }
+        return url.hasPrefix("unix://")
+    }
+
+    /// Rootless podman maps the user to root inside unless asked to keep
+    /// the user's own ID, which keeps worktree files owned by the user.
+    var rootless: Bool { getuid() != 0 }
+
+    // MARK: containers
+
+    func run(_ plan: ContainerRunPlan) throws -> String {
+        for bind in plan.binds where (bind.source + bind.target).contains(",") {
+            throw PluginError(
+                .invalidArgument,
+                "podman cannot mount \(bind.source) at \(bind.target): its --mount option does not accept commas in paths")
+        }
+        let envFile = try EnvironmentFile(plan.env)
+        defer { envFile.remove() }
+        let output = try podman(runArguments(plan, envFile: envFile.path), environment: envFile.processEnvironment)
+        guard output.status == 0 else {
+            let message = Self.errorText(output)
+            let lowered = message.lowercased()
+            if lowered.contains("already in use") {
+                throw ContainerErrors.nameTaken(plan.name, existing: try? inspect(plan.name), program: Self.program)
+            }
+            // The name was ours: leave nothing half-made behind.
+            _ = try? podman(["rm", "--force", "--ignore", plan.name])
+            if lowered.contains("image not known") || lowered.contains("no such image") {
+                throw ContainerErrors.imageMissing(plan.image, program: Self.program)
+            }
+            if ContainerErrors.isMissingExecutable(message) {
+                throw ContainerErrors.sessionFailed(plan.image, agent: plan.agent, reason: message)
+            }
+            let refused = lowered.contains("invalid") || lowered.contains("memory limit") || lowered.contains("cpu")
+            throw PluginError(
+                refused ? .invalidArgument : .internal,
+                "podman could not run the container for agent \(plan.agent): \(message)")
+        }
+        guard let id = output.stdoutText.split(separator: "\n").last.map(String.init), !id.isEmpty else {
+            throw PluginError(.internal, "podman run printed no container ID for agent \(plan.agent)")
+        }
+        return id.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// `podman run` for the plan; the environment comes from `envFile`, so
+    /// no value (secrets included) ever appears in an argv.
+    func runArguments(_ plan: ContainerRunPlan, envFile: String) -> [String] {
+        var arguments = ["run", "--detach", "--tty", "--interactive", "--pull", "never", "--name", plan.name]
+        for key in plan.labels.keys.sorted() {
+            arguments += ["--label", "\(key)=\(plan.labels[key]!)"]
+        }
+        for bind in plan.binds {
+            arguments += ["--mount", "type=bind,source=\(bind.source),destination=\(bind.target)" + (bind.readOnly ? ",ro=true" : "")]
+        }
+        arguments += ["--env-file", envFile, "--workdir", plan.workdir, "--network", plan.network]
+        if let user = plan.user { arguments += ["--user", user] }
+        if rootless { arguments.append("--userns=keep-id") }
+        if let memory = plan.limits.memoryBytes { arguments += ["--memory", String(memory)] }
+        if let cpus = plan.limits.cpusText { arguments += ["--cpus", cpus] }
+        if plan.useInit { arguments.append("--init") }
+        return arguments + [plan.image] + plan.command
+    }
+
+    func stop(_ reference: String, timeoutSeconds: Int) throws {
+        let output = try podman(["stop", "--time", String(timeoutSeconds), reference])
+        guard output.status == 0 else {
+            let message = Self.errorText(output)
+            if Self.isNoSuchContainer(message) {
+                throw ContainerErrors.noContainer(reference, reference: reference, program: Self.program)
+            }
+            throw PluginError(.internal, "podman could not stop container \(reference): \(message)")
+        }
+    }
+
+    func remove(_ reference: String) throws {
+        let output = try podman(["rm", "--force", "--volumes", "--ignore", reference])
+        guard output.status == 0 || Self.isNoSuchContainer(Self.errorText(output)) else {
+            throw PluginError(.internal, "podman could not remove container \(reference): \(Self.errorText(output))")
+        }
+    }
+
+    func inspect(_ reference: String) throws -> ContainerState? {
+        let output = try podman(["container", "inspect", reference])
+        guard output.status == 0 else {
+            let message = Self.errorText(output)
+            if Self.isNoSuchContainer(message) { return nil }
+            throw PluginError(.internal, "podman could not inspect container \(reference): \(message)")
+        }
+        return try decode([EngineJSON.ContainerInspect].self, output.stdout).first?.containerState
+    }
+
+    func list(labels: [String: String]) throws -> [ContainerState] {
+        var arguments = ["ps", "--all", "--format", "json"]
+        for key in labels.keys.sorted() {
+            arguments += ["--filter", "label=\(key)=\(labels[key]!)"]
+        }
+        let output = try podman(arguments)
+        guard output.status == 0 else {
+            throw PluginError(.internal, "podman could not list containers: \(Self.errorText(output))")
+        }
+        guard !output.stdout.isEmpty else { return [] }
+        return try decode([EngineJSON.ContainerSummary].self, output.stdout).map(\.containerState)
+    }
+
+    func exec(_ reference: String, argv: [String], stdin: Data?) throws -> ExecResult {
+        let arguments = ["exec"] + (stdin != nil ? ["--interactive"] : []) + [reference] + argv
+        let output = try podman(arguments, input: stdin)
+        // podman's own failures (not the command's): 125, or 255 for a
+        // container that is not running, with podman's "Error: " on stderr.
+        if output.status == 125 || output.status == 255, output.stderrText.contains("Error: ") {
+            let message = Self.errorText(output)
+            if Self.isNoSuchContainer(message) {
+                throw ContainerErrors.noContainer(reference, reference: reference, program: Self.program)
+            }
+            if message.contains("state improper") || message.contains("not running") {
+                throw ContainerErrors.notRunning(reference, state: try? inspect(reference)?.status)
+            }
+        }
+        return ExecResult(exitCode: Int(output.status), stdout: output.stdoutText, stderr: output.stderrText)
+    }
+
+    func recentOutput(_ reference: String, lines: Int) -> String {
+        guard let output = try? podman(["logs", "--tail", String(lines), reference]) else { return "" }
+        return (output.stdoutText + output.stderrText).replacingOccurrences(of: "\r\n", with: "\n")
+    }
+
+    // MARK: images
+
+    func imageExists(_ image: String) throws -> Bool {
+        let output = try podman(["image", "exists", image])
+        switch output.status {
+        case 0: return true
+        case 1: return false
+        default: throw PluginError(.internal, "podman could not look up image \(image): \(Self.errorText(output))")
+        }
+    }
+
+    func pullImage(_ image: String, progress: EventSink) throws {
+        var cancelled = false
+        let result: LineStreamingProcess.Result
+        do {
+            result = try LineStreamingProcess.run(["podman"] + globalArguments + ["pull", image]) { line in
+                guard progress.emit(ProgressEvent(message: line)) else {
+                    cancelled = true
+                    return false
+                }
+                return true
+            }
+        } catch {
+            throw notInstalled(error)
+        }
+        guard result.status != 0, !cancelled else { return }
+        var message = result.tail.last { $0.hasPrefix("Error") } ?? result.tail.last ?? "exit status \(result.status)"
+        if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+        let lowered = message.lowercased()
+        let code: PluginError.Code = lowered.contains("not found") || lowered.contains("manifest unknown")
+            || lowered.contains("denied") ? .notFound : .unavailable
+        throw PluginError(code, "podman could not pull \(image): \(message)", details: ["image": .string(image)])
+    }
+
+    // MARK: attach
+
+    func attachArgv(_ reference: String, session: String) -> [String] {
+        [Self.program] + globalArguments + ["exec", "-it", reference, "tmux", "attach", "-t", session]
+    }
+
+    // MARK: plumbing
+
+    var globalArguments: [String] { url.map { ["--url", $0] } ?? [] }
+
+    private func podman(
+        _ arguments: [String], input: Data? = nil, environment: [String: String]? = nil
+    ) throws -> Subprocess.Output {
+        let output: Subprocess.Output
+        do {
+            output = try Subprocess.run([Self.program] + globalArguments + arguments, environment: environment, input: input)
+        } catch {
+            throw notInstalled(error)
+        }
+        if output.status == 125 {
+            let message = Self.errorText(output).lowercased()
+            if message.contains("unable to connect to podman") || message.contains("connection refused") {
+                let reason = Self.errorText(output).split(separator: "\n").last.map(String.init) ?? ""
+                throw PluginError(
+                    .unavailable, "podman cannot reach \(endpoint): \(reason.replacingOccurrences(of: "Error: ", with: ""))",
+                    details: ["host": .string(endpoint)])
+            }
+        }
+        return output
+    }
+
+    private func notInstalled(_ error: Error) -> PluginError {
+        PluginError(
+            .unavailable,
+            "podman is not installed or not on PATH (\(error)): install it (apt-get install podman) or choose another runtime")
+    }
+
+    /// Podman's stderr without its warnings (for example about stdin not
+    /// being a terminal, which is expected here).
+    static func errorText(_ output: Subprocess.Output) -> String {
+        let lines = output.stderrText.split(separator: "\n").map(String.init).filter {
+            !$0.contains("level=warning")
+        }
+        let text = lines.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.hasPrefix("Error: ") ? String(text.dropFirst("Error: ".count)) : text
+        return trimmed.isEmpty ? "exit status \(output.status)" : trimmed
+    }
+
+    static func isNoSuchContainer(_ message: String) -> Bool {
+        message.lowercased().contains("no such container")
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw PluginError(.internal, "unexpected output from podman: \(error)")
+        }
+    }
+}
+
+/// The container environment as a podman `--env-file`: a private file,
+/// removed right after `podman run`, so values never show in an argv
+/// (where any user could read them with ps). Values with a newline cannot be
+/// written there; they go by name, with the value in podman's environment.
+struct EnvironmentFile {
+    let directory: String
+    let path: String
+    /// podman's process environment: nil (inherit) unless some value needed it.
+    let processEnvironment: [String: String]?
+
+    init(_ env: [String: String]) throws {
+        var template = Array((NSTemporaryDirectory() + "/scion-podman-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw PluginError(.internal, "cannot create a private temporary directory: \(String(cString: strerror(errno)))")
+        }
+        directory = String(cString: made)
+        path = directory + "/env"
+        var lines: [String] = []
+        var inherited: [String: String] = [:]
+        for key in env.keys.sorted() {
+            let value = env[key]!
+            if value.contains("\n") || value.contains("\r") {
+                lines.append(key)
+                inherited[key] = value
+            } else {
+                lines.append("\(key)=\(value)")
+            }
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw PluginError(.internal, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        let text = Data((lines.joined(separator: "\n") + "\n").utf8)
+        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == text.count else {
+            unlink(path)
+            rmdir(directory)
+            throw PluginError(.internal, "cannot write \(path)")
+        }
+        processEnvironment = inherited.isEmpty
+            ? nil : ProcessInfo.processInfo.environment.merging(inherited) { _, new in new }
+    }
+
+    func remove() {
+        unlink(path)
+        rmdir(directory)
+    }
+}

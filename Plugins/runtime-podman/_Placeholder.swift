@@ -1,1 +1,0 @@
-// Temporary: keeps the package building until this plugin's sources land.
