@@ -221,11 +221,15 @@ public final class Orchestrator: Sendable {
         }
         record.authMethod = auth.method
         let capabilities = try runtime.capabilities()
+        // A harness that cannot continue a session runs its task afresh.
+        let supportsResume = try harness.describe().supportsResume
+        let continuing = resume && supportsResume
         let provision = try harness.provision(ProvisionRequest(
-            agent: record.name, task: resume ? task : record.task, config: configuration.harnessConfig,
-            home: record.home, workdir: record.worktree, resume: resume,
+            agent: record.name, task: continuing ? task : record.task, config: configuration.harnessConfig,
+            home: record.home, workdir: record.worktree, resume: continuing,
             instructions: AgentInstructions.text(agent: record.name, branch: record.branch),
-            hookCommand: [context.executablePath, "hook", "--harness", record.harness]))
+            hookCommand: [context.executablePath, "hook", "--harness", record.harness],
+            auth: record.noAuth ? nil : auth))
         try home.write(provision.files)
 
         var env = configuration.env.merging(provision.env) { $1 }

@@ -11,6 +11,12 @@ public struct PluginCatalog: Sendable {
         public var source: String
         /// Where libraries live when not beside their manifest (a build folder).
         public var libraryDirectory: String?
+
+        public init(directory: String, source: String, libraryDirectory: String? = nil) {
+            self.directory = directory
+            self.source = source
+            self.libraryDirectory = libraryDirectory
+        }
     }
 
     public let plugins: [DiscoveredPlugin]

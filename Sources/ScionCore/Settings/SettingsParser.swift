@@ -49,6 +49,9 @@ enum SettingsParser {
              .composer(let context, let problem, let mark, _):
             let around = context.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
             return "\(mark.line):\(mark.column): malformed YAML: \(problem)\(around)"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            return "\(context.mark.line): key \(keys) appears twice in the mapping that starts here"
         default:
             return " malformed YAML: \(error)"
         }

@@ -36,7 +36,9 @@ public struct WorktreeManager: Sendable {
     /// Adds a worktree at `path` named `name`, on `branch` (reused when it
     /// exists, otherwise created from `base` or HEAD).
     public func add(name: String, path: String, branch: String, base: String?) throws -> Created {
-        try withRepository { repository in
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        return try withRepository { repository in
             try pruneStale(repository, name: name)
             var reference: OpaquePointer?
             var createdBranch = false

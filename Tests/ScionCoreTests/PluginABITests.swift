@@ -1,0 +1,131 @@
+import Foundation
+import ScionCore
+import ScionPluginKit
+import ScionTestSupport
+import Testing
+
+@Suite("plugin ABI: loading real plugins and refusing broken ones")
+struct PluginABITests {
+    func catalog(_ folder: String) -> PluginCatalog {
+        PluginCatalog(locations: [PluginCatalog.SearchLocation(directory: folder, source: "test")])
+    }
+
+    func buildFolderCatalog() -> PluginCatalog {
+        PluginCatalog(locations: PluginCatalog.standardLocations(
+            settingsPaths: [], globalDirectory: "/nonexistent", executablePath: BuildProducts.scion))
+    }
+
+    @Test("the built local runtime and generic harness load and answer through the C ABI")
+    func realPluginsLoad() throws {
+        let catalog = buildFolderCatalog()
+        let runtime = RuntimeClient(try PluginLoader.shared.load(try #require(catalog.find(kind: "runtime", name: "local"))))
+        let capabilities = try runtime.capabilities()
+        #expect(capabilities == RuntimeCapabilities(needsImage: false, isolated: false))
+        let harness = HarnessClient(try PluginLoader.shared.load(try #require(catalog.find(kind: "harness", name: "generic"))))
+        let provision = try harness.provision(ProvisionRequest(
+            agent: "a", task: "echo hi", config: HarnessConfig(name: "shell", harness: "generic", args: ["sh", "-c"]),
+            home: "/h", workdir: "/w", resume: false))
+        #expect(provision.command == ["sh", "-c", "echo hi"])
+        #expect(try harness.describe().interruptKey == "C-c")
+    }
+
+    @Test("a plugin error crosses as a status plus a JSON error with code and message")
+    func errorsCrossTheBoundary() throws {
+        let catalog = buildFolderCatalog()
+        let harness = HarnessClient(try PluginLoader.shared.load(try #require(catalog.find(kind: "harness", name: "generic"))))
+        let error = try #require(throws: ScionError.self) {
+            try harness.provision(ProvisionRequest(
+                agent: "a", task: nil, config: HarnessConfig(name: "empty", harness: "generic"), home: "/h", workdir: "/w", resume: false))
+        }
+        #expect(error.code == .invalidArgument)
+        #expect(error.message.contains("nothing to run"))
+        let unknown = try #require(throws: ScionError.self) {
+            try harness.connection.call("no_such_operation", Data("{}".utf8))
+        }
+        #expect(unknown.code == .unsupported)
+    }
+
+    @Test("a malformed request payload is the caller's error, named with the field")
+    func malformedPayload() throws {
+        let catalog = buildFolderCatalog()
+        let connection = try PluginLoader.shared.load(try #require(catalog.find(kind: "harness", name: "generic")))
+        let error = try #require(throws: ScionError.self) {
+            try connection.call("provision", Data(#"{"agent": 3}"#.utf8))
+        }
+        #expect(error.code == .invalidArgument)
+        #expect(error.message.contains("ProvisionRequest"))
+    }
+
+    @Test("a plugin written in plain C loads and answers")
+    func cPluginWorks() throws {
+        let folder = try TemporaryDirectory()
+        try FixturePlugins.buildCPlugin(
+            in: folder.path + "/c-echo", name: "c-echo", kind: "harness",
+            responses: try FixturePlugins.cHarnessResponses(name: "c-echo", command: ["echo", "from C"]))
+        let plugin = try #require(catalog(folder.path).find(kind: "harness", name: "c-echo"))
+        let harness = HarnessClient(try PluginLoader.shared.load(plugin))
+        #expect(try harness.describe().plugin.name == "c-echo")
+        let provision = try harness.provision(ProvisionRequest(
+            agent: "a", task: nil, config: HarnessConfig(name: "c", harness: "c-echo"), home: "/h", workdir: "/w", resume: false))
+        #expect(provision.command == ["echo", "from C"])
+        #expect(provision.env == ["FROM_C_PLUGIN": "yes"])
+    }
+
+    @Test("a plugin that negotiates another ABI version is refused with the file and both versions")
+    func wrongNegotiatedVersion() throws {
+        let folder = try TemporaryDirectory()
+        try FixturePlugins.buildCPlugin(in: folder.path + "/v2", name: "v2", kind: "runtime", abiVersion: 2)
+        let plugin = try #require(catalog(folder.path).find(kind: "runtime", name: "v2"))
+        let error = try #require(throws: ScionError.self) { try PluginLoader.shared.load(plugin) }
+        #expect(error.code == .abiMismatch)
+        #expect(error.message == "plugin library \(folder.path)/v2/libv2.so speaks plugin ABI 2; this scion speaks plugin ABI 1")
+    }
+
+    @Test("a manifest without this host's ABI version is refused before the library is opened")
+    func manifestVersionMismatch() throws {
+        let folder = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: folder.path + "/old", withIntermediateDirectories: true)
+        try "not a library".write(toFile: folder.path + "/old/libold.so", atomically: true, encoding: .utf8)
+        try FixturePlugins.manifest(in: folder.path + "/old", name: "old", kind: "runtime", versions: [3, 4])
+        let plugin = try #require(catalog(folder.path).find(kind: "runtime", name: "old"))
+        let error = try #require(throws: ScionError.self) { try PluginLoader.shared.load(plugin) }
+        #expect(error.code == .abiMismatch)
+        #expect(error.message.contains("\(folder.path)/old/plugin.json) speaks plugin ABI 3, 4; this scion speaks plugin ABI 1"))
+    }
+
+    @Test("a file that is not a shared library is refused, naming it")
+    func notALibrary() throws {
+        let folder = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: folder.path + "/junk", withIntermediateDirectories: true)
+        try "#!/bin/sh\necho not a library\n".write(toFile: folder.path + "/junk/libjunk.so", atomically: true, encoding: .utf8)
+        try FixturePlugins.manifest(in: folder.path + "/junk", name: "junk", kind: "harness", versions: [1])
+        let plugin = try #require(catalog(folder.path).find(kind: "harness", name: "junk"))
+        let error = try #require(throws: ScionError.self) { try PluginLoader.shared.load(plugin) }
+        #expect(error.code == .plugin)
+        #expect(error.message.hasPrefix("cannot load plugin library \(folder.path)/junk/libjunk.so:"))
+    }
+
+    @Test("a library without the entry symbol is refused, naming the symbol and the host's version")
+    func missingEntrySymbol() throws {
+        let folder = try TemporaryDirectory()
+        try FixturePlugins.buildCPlugin(in: folder.path + "/noentry", name: "noentry", kind: "harness", exportEntry: false)
+        let plugin = try #require(catalog(folder.path).find(kind: "harness", name: "noentry"))
+        let error = try #require(throws: ScionError.self) { try PluginLoader.shared.load(plugin) }
+        #expect(error.code == .abiMismatch)
+        #expect(error.message.contains("does not export scion_plugin_entry_v1"))
+        #expect(error.message.contains("\(folder.path)/noentry/libnoentry.so"))
+        #expect(error.message.contains("this scion speaks plugin ABI 1"))
+    }
+
+    @Test("the first plugin of a name wins: settings paths before the build folder")
+    func searchOrder() throws {
+        let folder = try TemporaryDirectory()
+        try FixturePlugins.buildCPlugin(
+            in: folder.path + "/generic", name: "generic", kind: "harness",
+            responses: try FixturePlugins.cHarnessResponses(name: "generic", command: ["true"]))
+        let catalog = PluginCatalog(locations: PluginCatalog.standardLocations(
+            settingsPaths: [folder.path], globalDirectory: "/nonexistent", executablePath: BuildProducts.scion))
+        #expect(catalog.find(kind: "harness", name: "generic")?.source == "settings plugins.paths")
+        #expect(catalog.plugins.filter { $0.manifest.name == "generic" }.count == 2)
+    }
+}
