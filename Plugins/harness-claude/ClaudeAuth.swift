@@ -1,5 +1,6 @@
 import Foundation
 import ScionPluginKit
+import ScionHarnessSupport
 
 /// Claude Code's credentials. Detection order (first found wins):
 /// vertex-ai (only when CLAUDE_CODE_USE_VERTEX is on, as Claude Code itself

@@ -1,5 +1,6 @@
 import Foundation
 import ScionPluginKit
+import ScionHarnessSupport
 
 /// Claude Code (`claude`). Runs with `--dangerously-skip-permissions`; the
 /// agent home gets `~/.claude.json` (onboarding done, the worktree trusted,

@@ -1,4 +1,5 @@
 import ScionPluginKit
+import ScionHarnessSupport
 
 /// Claude Code hook events (JSON on stdin: session_id, cwd, hook_event_name
 /// and the event's own fields) mapped to activities. The table is in

@@ -1,5 +1,6 @@
 import ScionPluginABI
 import ScionPluginKit
+import ScionHarnessSupport
 
 @_cdecl("scion_plugin_entry_v1")
 public func scionPluginEntry(

@@ -1,5 +1,6 @@
 import Foundation
 import ScionPluginKit
+import ScionHarnessSupport
 
 /// Codex CLI's credentials. Detection order (first found wins): api-key
 /// (OPENAI_API_KEY, then CODEX_API_KEY), auth-file. A user's selection skips

@@ -1,5 +1,6 @@
 import Foundation
 import ScionPluginKit
+import ScionHarnessSupport
 
 /// OpenAI Codex CLI (`codex`). Runs with
 /// `--dangerously-bypass-approvals-and-sandbox`; the agent home gets

@@ -1,4 +1,5 @@
 import ScionPluginKit
+import ScionHarnessSupport
 
 /// Codex's `notify` program gets one JSON argument per event; today the only
 /// type is "agent-turn-complete" (thread-id, turn-id, cwd, input-messages,

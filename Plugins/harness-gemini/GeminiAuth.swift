@@ -1,5 +1,6 @@
 import Foundation
 import ScionPluginKit
+import ScionHarnessSupport
 
 /// Gemini CLI's credentials. Detection order (first found wins): vertex-ai
 /// (only when GOOGLE_GENAI_USE_VERTEXAI is on, which Gemini CLI itself

@@ -1,5 +1,6 @@
 import Foundation
 import ScionPluginKit
+import ScionHarnessSupport
 
 /// Gemini CLI (`gemini`). Runs with `--yolo`; the agent home gets
 /// `~/.gemini/settings.json` (auth type preselected, folder trust off, status

@@ -1,4 +1,5 @@
 import ScionPluginKit
+import ScionHarnessSupport
 
 /// Gemini CLI hook events (JSON on stdin: session_id, cwd, hook_event_name,
 /// timestamp and the event's own fields) mapped to activities. The table is

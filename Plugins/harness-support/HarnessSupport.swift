@@ -1,31 +1,31 @@
 import Foundation
 import ScionPluginKit
 
-// Small helpers this harness plugin needs. Each harness plugin carries its
-// own copy (plugins share nothing but ScionPluginKit).
+// Helpers the harness plugins share (linked into each plugin image, like
+// ScionPluginKit itself).
 
 /// POSIX shell quoting, for the hook "command" strings the harness runs
 /// through `sh -c` / `bash -c`.
-enum Shell {
+public enum Shell {
     private static let plain = CharacterSet(
         charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,")
 
-    static func quote(_ argument: String) -> String {
+    public static func quote(_ argument: String) -> String {
         if !argument.isEmpty, argument.unicodeScalars.allSatisfy({ plain.contains($0) }) {
             return argument
         }
         return "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
-    static func join(_ argv: [String]) -> String {
+    public static func join(_ argv: [String]) -> String {
         argv.map(quote).joined(separator: " ")
     }
 }
 
-enum Text {
+public enum Text {
     /// One line, at most `limit` characters: whitespace runs collapse to a
     /// space and a cut is marked with an ellipsis.
-    static func summary(_ text: String?, limit: Int = 160) -> String? {
+    public static func summary(_ text: String?, limit: Int = 160) -> String? {
         guard let text else { return nil }
         let line = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
         guard !line.isEmpty else { return nil }
@@ -34,22 +34,22 @@ enum Text {
     }
 
     /// The text ending in exactly the newline it had, or one.
-    static func withNewline(_ text: String) -> String {
+    public static func withNewline(_ text: String) -> String {
         text.hasSuffix("\n") ? text : text + "\n"
     }
 
     /// nil for nil, empty or all-whitespace strings.
-    static func nonEmpty(_ text: String?) -> String? {
+    public static func nonEmpty(_ text: String?) -> String? {
         guard let text, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
         return text
     }
 }
 
-enum JSONText {
+public enum JSONText {
     /// Pretty JSON (two-space indent, sorted keys, final newline). Strings go
     /// through JSONEncoder, so quotes, backslashes and control characters in
     /// paths and commands are escaped correctly.
-    static func render(_ value: JSONValue) throws -> String {
+    public static func render(_ value: JSONValue) throws -> String {
         var out = ""
         try write(value, indent: "", into: &out)
         return out + "\n"
@@ -85,7 +85,7 @@ enum JSONText {
         }
     }
 
-    static func string(_ text: String) throws -> String {
+    public static func string(_ text: String) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return String(decoding: try encoder.encode(text), as: UTF8.self)
@@ -95,7 +95,7 @@ enum JSONText {
 extension JSONValue {
     /// The payload as an object: a JSON string holding an object (a hook
     /// payload that arrived as an argv argument) is decoded.
-    var objectValue: [String: JSONValue]? {
+    public var objectValue: [String: JSONValue]? {
         switch self {
         case .object(let object): return object
         case .string(let text):
@@ -109,35 +109,35 @@ extension JSONValue {
 }
 
 /// The user's environment and home directory as `resolve_auth` sees them.
-struct HostEnvironment {
-    let env: [String: String]
-    let home: String
+public struct HostEnvironment {
+    public let env: [String: String]
+    public let home: String
 
-    init(_ request: ResolveAuthRequest) {
+    public init(_ request: ResolveAuthRequest) {
         env = request.hostEnv
         home = request.hostHome
     }
 
     /// The variable's value, nil when unset or blank.
-    func value(_ name: String) -> String? {
+    public func value(_ name: String) -> String? {
         Text.nonEmpty(env[name])
     }
 
     /// The first of `names` that is set, with its value.
-    func first(_ names: [String]) -> (name: String, value: String)? {
+    public func first(_ names: [String]) -> (name: String, value: String)? {
         for name in names {
             if let value = value(name) { return (name, value) }
         }
         return nil
     }
 
-    func isTrue(_ name: String) -> Bool {
+    public func isTrue(_ name: String) -> Bool {
         guard let value = value(name)?.lowercased() else { return false }
         return ["1", "true", "yes", "on"].contains(value)
     }
 
     /// `path` made absolute (`~/x` and relative paths are under the home).
-    func absolute(_ path: String) -> String {
+    public func absolute(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         if path == "~" { return home }
         if path.hasPrefix("~/") { return home + "/" + path.dropFirst(2) }
@@ -145,7 +145,7 @@ struct HostEnvironment {
     }
 
     /// The path when it names a readable regular file.
-    func readableFile(_ path: String) -> String? {
+    public func readableFile(_ path: String) -> String? {
         let path = absolute(path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
@@ -156,20 +156,26 @@ struct HostEnvironment {
 }
 
 /// One way to authenticate, as the auth resolver tries it.
-struct AuthOption {
-    let type: String
+public struct AuthOption {
+    public let type: String
     /// How the user provides it, for error messages (never a value).
-    let howTo: String
+    public let howTo: String
     /// The resolved auth when the credential is there. `selected` is true
     /// when the user named this method, false during detection (a method
     /// may then also want its opt-in switch, such as CLAUDE_CODE_USE_VERTEX).
-    let resolve: (_ selected: Bool) -> ResolvedAuth?
+    public let resolve: (_ selected: Bool) -> ResolvedAuth?
+
+    public init(type: String, howTo: String, resolve: @escaping (_ selected: Bool) -> ResolvedAuth?) {
+        self.type = type
+        self.howTo = howTo
+        self.resolve = resolve
+    }
 }
 
-enum AuthResolver {
+public enum AuthResolver {
     /// Honours `selected` (after `aliases`), else tries `options` in order.
     /// "none" selects no credentials.
-    static func resolve(
+    public static func resolve(
         harness: String, selected rawSelected: String?, options: [AuthOption], aliases: [String: String]
     ) throws -> ResolvedAuth {
         let valid = options.map(\.type)
@@ -198,7 +204,7 @@ enum AuthResolver {
         throw missing(harness: harness, wanted: nil, options: options)
     }
 
-    static func missing(harness: String, wanted: String?, options: [AuthOption]) -> PluginError {
+    public static func missing(harness: String, wanted: String?, options: [AuthOption]) -> PluginError {
         let available = options.filter { $0.type != wanted && $0.resolve(true) != nil }.map(\.type)
         var message = wanted.map { "the \(harness) harness was asked for auth method \($0), but its credential is missing" }
             ?? "the \(harness) harness found no credentials"
@@ -217,10 +223,10 @@ enum AuthResolver {
     }
 }
 
-enum ToolDetail {
+public enum ToolDetail {
     /// "Bash: npm test", "Edit: Sources/App.swift" and the like: the tool's
     /// name and its most telling argument.
-    static func describe(tool: String?, input: JSONValue?) -> String? {
+    public static func describe(tool: String?, input: JSONValue?) -> String? {
         guard let tool = Text.nonEmpty(tool) else { return nil }
         let keys = ["command", "file_path", "absolute_path", "path", "notebook_path", "pattern", "url", "query",
                     "description"]
@@ -232,12 +238,12 @@ enum ToolDetail {
     }
 }
 
-enum GitWorktree {
+public enum GitWorktree {
     /// The directories a harness should trust for an agent working in
     /// `workdir`: the worktree itself and, when it is a linked worktree, the
     /// main repository's root (Codex keys trust by the main repository of a
     /// worktree; the others by the working directory or a parent of it).
-    static func trustedDirectories(for workdir: String) -> [String] {
+    public static func trustedDirectories(for workdir: String) -> [String] {
         guard let root = mainRepositoryRoot(of: workdir), root != workdir else { return [workdir] }
         return [workdir, root]
     }
@@ -246,7 +252,7 @@ enum GitWorktree {
     /// a file naming `<repo>/.git/worktrees/<name>`, whose `commondir` leads
     /// back to `<repo>/.git`. nil for a main worktree, a bare repository or
     /// a directory that is not a worktree.
-    static func mainRepositoryRoot(of workdir: String) -> String? {
+    public static func mainRepositoryRoot(of workdir: String) -> String? {
         let dotGit = (workdir as NSString).appendingPathComponent(".git")
         guard let pointer = try? String(contentsOfFile: dotGit, encoding: .utf8) else { return nil }
         let line = pointer.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
