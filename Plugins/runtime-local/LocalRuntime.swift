@@ -56,7 +56,7 @@ struct LocalRuntime: RuntimePlugin {
     }
 
     func list(_ request: ListRequest) throws -> ListResponse {
-        let base = LocalAgentDirectory.defaultBase
+        let base = baseDirectory(request.runtimeConfig ?? [:])
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
         let agents = entries.compactMap { entry -> RuntimeAgent? in
             let agent = LocalAgentDirectory(path: base + "/" + entry)

@@ -66,6 +66,23 @@ struct ConfigAndPluginCLITests {
         #expect(try sandbox.agents().isEmpty)
     }
 
+    @Test("a harness plugin written in plain C drives a real agent end to end")
+    func cHarnessDrivesAnAgent() throws {
+        let sandbox = try ScionSandbox()
+        let plugins = try TemporaryDirectory()
+        try FixturePlugins.buildCPlugin(
+            in: plugins.path + "/c-echo", name: "c-echo", kind: "harness",
+            responses: try FixturePlugins.cHarnessResponses(
+                name: "c-echo", command: ["sh", "-c", "echo \"$FROM_C_PLUGIN\" > c.txt; sleep 60"]))
+        try sandbox.check("config", "set", "plugins.paths", "[\(plugins.path)]")
+        try sandbox.check("config", "set", "harness_configs.c.harness", "c-echo")
+        try sandbox.check("start", "cee", "--harness", "c")
+        let output = sandbox.agentDirectory("cee") + "/workspace/c.txt"
+        #expect(Shell.eventually { (try? String(contentsOfFile: output, encoding: .utf8)) == "yes\n" })
+        let homeFile = sandbox.agentDirectory("cee") + "/home/c-plugin.txt"
+        #expect(try String(contentsOfFile: homeFile, encoding: .utf8) == "written by C\n")
+    }
+
     @Test("doctor checks tmux, git, settings and plugins")
     func doctor() throws {
         let sandbox = try ScionSandbox()

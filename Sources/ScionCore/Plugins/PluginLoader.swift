@@ -17,7 +17,10 @@ public final class PluginLoader: Sendable {
 
     public func load(_ plugin: DiscoveredPlugin) throws -> PluginConnection {
         if let connection = loaded.withLock({ $0[plugin.libraryPath] }) { return connection }
+        let started = DispatchTime.now().uptimeNanoseconds
         let connection = try Self.open(plugin)
+        let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1000
+        Logger(label: "scion.plugins").debug("loaded \(plugin.manifest.kind) plugin \(plugin.manifest.name) in \(micros) µs")
         return loaded.withLock { cache in
             if let existing = cache[plugin.libraryPath] { return existing }
             cache[plugin.libraryPath] = connection
