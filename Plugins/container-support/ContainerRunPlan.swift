@@ -144,6 +144,18 @@ public struct ContainerRunPlan: Sendable, Equatable {
         return ["sh", "-c", "stty cols \(terminalColumns) rows \(terminalRows) 2>/dev/null; exec \"$@\"", "scion-session"] + tmux
     }
 
+    /// A one-line summary for debug logs: names of environment variables,
+    /// never their values.
+    public var summary: String {
+        var parts = ["image \(image)", "workdir \(workdir)", "home \(home)", "network \(network)"]
+        parts.append("binds " + binds.map { "\($0.source)->\($0.target)\($0.readOnly ? ":ro" : "")" }.joined(separator: ","))
+        parts.append("env keys " + env.keys.sorted().joined(separator: ","))
+        if let user { parts.append("user \(user)") }
+        if let memory = limits.memoryBytes { parts.append("memory \(memory)") }
+        if let cpus = limits.cpusText { parts.append("cpus \(cpus)") }
+        return parts.joined(separator: "; ")
+    }
+
     /// `env` as KEY=VALUE strings in a stable order.
     public var environmentList: [String] {
         env.keys.sorted().map { "\($0)=\(env[$0]!)" }

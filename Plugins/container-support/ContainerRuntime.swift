@@ -31,6 +31,7 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
             }
         }
         try prepareHome(plan)
+        PluginLog.debug("\(Engine.program): running \(plan.name) at \(engine.endpoint): \(plan.summary)")
         let started = Date()
         let id = try engine.run(plan)
         try waitForSession(plan, id: id, engine: engine)

@@ -41,7 +41,9 @@ struct PodmanEngine: ContainerEngine {
         }
         let envFile = try EnvironmentFile(plan.env)
         defer { envFile.remove() }
-        let output = try podman(runArguments(plan, envFile: envFile.path), environment: envFile.processEnvironment)
+        let arguments = runArguments(plan, envFile: envFile.path)
+        PluginLog.debug("podman " + (globalArguments + arguments).joined(separator: " "))
+        let output = try podman(arguments, environment: envFile.processEnvironment)
         guard output.status == 0 else {
             let message = Self.errorText(output)
             let lowered = message.lowercased()
@@ -52,6 +54,11 @@ struct PodmanEngine: ContainerEngine {
             _ = try? podman(["rm", "--force", "--ignore", plan.name])
             if lowered.contains("image not known") || lowered.contains("no such image") {
                 throw ContainerErrors.imageMissing(plan.image, program: Self.program)
+            }
+            if lowered.contains("catatonit") || lowered.contains("container-init") {
+                throw PluginError(
+                    .failedPrecondition,
+                    "podman has no init binary for agent \(plan.agent)'s container (\(message)): install catatonit, or set runtimes.<name>.init: false")
             }
             if ContainerErrors.isMissingExecutable(message) {
                 throw ContainerErrors.sessionFailed(plan.image, agent: plan.agent, reason: message)
@@ -98,7 +105,7 @@ struct PodmanEngine: ContainerEngine {
     }
 
     func remove(_ reference: String) throws {
-        let output = try podman(["rm", "--force", "--volumes", "--ignore", reference])
+        let output = try podman(["rm", "--force", "--time", "0", "--volumes", "--ignore", reference])
         guard output.status == 0 || Self.isNoSuchContainer(Self.errorText(output)) else {
             throw PluginError(.internal, "podman could not remove container \(reference): \(Self.errorText(output))")
         }
@@ -255,7 +262,8 @@ struct EnvironmentFile {
     let processEnvironment: [String: String]?
 
     init(_ env: [String: String]) throws {
-        var template = Array((NSTemporaryDirectory() + "/scion-podman-XXXXXX").utf8CString)
+        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
+        var template = Array((temporary + "scion-podman-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw PluginError(.internal, "cannot create a private temporary directory: \(String(cString: strerror(errno)))")
         }
