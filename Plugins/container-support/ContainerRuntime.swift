@@ -31,10 +31,11 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
             }
         }
         try prepareHome(plan)
+        let startTimeout = spec.runtimeConfig["start_timeout"]?.stringValue.flatMap(Double.init) ?? 30
         PluginLog.debug("\(Engine.program): running \(plan.name) at \(engine.endpoint): \(plan.summary)")
         let started = Date()
         let id = try engine.run(plan)
-        try waitForSession(plan, id: id, engine: engine)
+        try waitForSession(plan, id: id, engine: engine, timeout: startTimeout)
         PluginLog.debug(
             "\(Engine.program): started \(plan.name) (\(id.prefix(12))) from \(plan.image) in \(Int(Date().timeIntervalSince(started) * 1000)) ms")
         return RunResult(handle: id)
@@ -143,7 +144,7 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
             }
             guard Date() < deadline else {
                 PluginLog.warning(
-                    "\(Engine.program): the session of agent \(plan.agent) is not ready after \(Int(timeout)) s; carrying on")
+                    "\(Engine.program): the tmux session of agent \(plan.agent) has not marked itself ready after \(Int(timeout)) s (can the container's user write \(plan.home)/.scion?); carrying on")
                 return
             }
             usleep(5_000)
