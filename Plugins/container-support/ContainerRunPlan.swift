@@ -23,7 +23,6 @@ public struct ContainerRunPlan: Sendable, Equatable {
     /// Label holding the agent home, so `status`, `list` and `logs` find the
     /// exit-status file and the log (both in the home, a host directory).
     public static let homeLabel = "scion.home"
-    public static let defaultNetwork = "none"
     public static let defaultTerm = "xterm-256color"
 
     /// `<grove>--<agent>`.
@@ -45,8 +44,9 @@ public struct ContainerRunPlan: Sendable, Equatable {
     /// "uid:gid", or nil for the image's user.
     public var user: String?
     public var limits: ResourceLimits
-    /// The network mode: `runtime_config.network`, "none" by default.
-    public var network: String
+    /// The network mode from `runtime_config.network`; nil leaves the
+    /// engine's default (agents usually need to reach their model's API).
+    public var network: String?
     /// Run a minimal init (tini / catatonit) as PID 1 to reap orphans:
     /// `runtime_config.init`, true by default.
     public var useInit: Bool
@@ -114,7 +114,7 @@ public struct ContainerRunPlan: Sendable, Equatable {
         user = spec.user.map { "\($0.uid):\($0.gid)" }
         limits = try ResourceLimits(spec.resources)
 
-        network = spec.runtimeConfig["network"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultNetwork
+        network = spec.runtimeConfig["network"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         switch spec.runtimeConfig["init"] {
         case .bool(let value)?: useInit = value
         case .string(let text)?: useInit = !["false", "no", "0", "off"].contains(text.lowercased())
@@ -147,7 +147,7 @@ public struct ContainerRunPlan: Sendable, Equatable {
     /// A one-line summary for debug logs: names of environment variables,
     /// never their values.
     public var summary: String {
-        var parts = ["image \(image)", "workdir \(workdir)", "home \(home)", "network \(network)"]
+        var parts = ["image \(image)", "workdir \(workdir)", "home \(home)", "network \(network ?? "engine default")"]
         parts.append("binds " + binds.map { "\($0.source)->\($0.target)\($0.readOnly ? ":ro" : "")" }.joined(separator: ","))
         parts.append("env keys " + env.keys.sorted().joined(separator: ","))
         if let user { parts.append("user \(user)") }

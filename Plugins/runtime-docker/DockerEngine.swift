@@ -66,9 +66,9 @@ struct DockerEngine: ContainerEngine {
             "Mounts": plan.binds.map { bind -> [String: Any] in
                 ["Type": "bind", "Source": bind.source, "Target": bind.target, "ReadOnly": bind.readOnly]
             },
-            "NetworkMode": plan.network,
             "Init": plan.useInit,
         ]
+        if let network = plan.network { host["NetworkMode"] = network }
         if let memory = plan.limits.memoryBytes { host["Memory"] = memory }
         if let nano = plan.limits.nanoCPUs { host["NanoCpus"] = nano }
         var config: [String: Any] = [

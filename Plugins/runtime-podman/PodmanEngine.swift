@@ -84,7 +84,8 @@ struct PodmanEngine: ContainerEngine {
         for bind in plan.binds {
             arguments += ["--mount", "type=bind,source=\(bind.source),destination=\(bind.target)" + (bind.readOnly ? ",ro=true" : "")]
         }
-        arguments += ["--env-file", envFile, "--workdir", plan.workdir, "--network", plan.network]
+        arguments += ["--env-file", envFile, "--workdir", plan.workdir]
+        if let network = plan.network { arguments += ["--network", network] }
         if let user = plan.user { arguments += ["--user", user] }
         if rootless { arguments.append("--userns=keep-id") }
         if let memory = plan.limits.memoryBytes { arguments += ["--memory", String(memory)] }
