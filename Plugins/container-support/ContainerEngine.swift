@@ -107,6 +107,19 @@ public enum ContainerErrors {
             details: ["image": .string(image)])
     }
 
+    /// A pull failed. When the image is not in the engine either (the host
+    /// pulls only a missing image), say so first and how to build one: the
+    /// registry's reason alone ("no such host", "short-name did not
+    /// resolve") does not tell the user what to do.
+    public static func pullFailed(
+        _ image: String, program: String, reason: String, code: PluginError.Code, stillMissing: Bool
+    ) -> PluginError {
+        let message = stillMissing
+            ? "image \(image) is not in \(program) and could not be pulled (\(reason)): build it with images/build.sh (see docs/images.md), or check the image name"
+            : "\(program) could not pull \(image): \(reason)"
+        return PluginError(code, message, details: ["image": .string(image)])
+    }
+
     public static func nameTaken(_ name: String, existing: ContainerState?, program: String) -> PluginError {
         let what = existing.map { " (\($0.id.prefix(12)), \($0.status))" } ?? ""
         return PluginError(

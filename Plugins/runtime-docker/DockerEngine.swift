@@ -230,17 +230,20 @@ struct DockerEngine: ContainerEngine {
         }
         if streamError == nil && !cancelled { _ = relay(pending) }
         if cancelled { return }
+        func pullFailed(_ code: PluginError.Code, _ reason: String) -> PluginError {
+            ContainerErrors.pullFailed(
+                image, program: Self.program, reason: reason, code: code,
+                stillMissing: (try? imageExists(image)) == false)
+        }
         if let streamError {
             let code: PluginError.Code = streamError.contains("not found") || streamError.contains("does not exist")
                 || streamError.contains("access denied") ? .notFound : .unavailable
-            throw PluginError(code, "docker could not pull \(image): \(streamError)", details: ["image": .string(image)])
+            throw pullFailed(code, streamError)
         }
         switch response.status {
         case 200: return
-        case 404:
-            throw PluginError(.notFound, "docker could not pull \(image): \(response.errorMessage)", details: ["image": .string(image)])
-        default:
-            throw PluginError(.unavailable, "docker could not pull \(image): \(response.errorMessage)", details: ["image": .string(image)])
+        case 404: throw pullFailed(.notFound, response.errorMessage)
+        default: throw pullFailed(.unavailable, response.errorMessage)
         }
     }
 

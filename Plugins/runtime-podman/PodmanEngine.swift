@@ -187,8 +187,9 @@ struct PodmanEngine: ContainerEngine {
         if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
         let lowered = message.lowercased()
         let code: PluginError.Code = lowered.contains("not found") || lowered.contains("manifest unknown")
-            || lowered.contains("denied") ? .notFound : .unavailable
-        throw PluginError(code, "podman could not pull \(image): \(message)", details: ["image": .string(image)])
+            || lowered.contains("denied") || lowered.contains("did not resolve") ? .notFound : .unavailable
+        throw ContainerErrors.pullFailed(
+            image, program: Self.program, reason: message, code: code, stillMissing: (try? imageExists(image)) == false)
     }
 
     // MARK: attach
