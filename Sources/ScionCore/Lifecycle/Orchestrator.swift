@@ -133,6 +133,11 @@ public final class Orchestrator: Sendable {
     public func resume(_ name: String, task: String?, progress: ((ProgressEvent) -> Void)? = nil) throws -> AgentRecord {
         let status = try self.status(name)
         if status.phase == .running {
+            // A runtime that did not answer (engine down or restarting) left
+            // the recorded phase: report its error rather than "already running".
+            if let record = status.record, let handle = record.handle {
+                _ = try runtime(for: record).status(target(record, handle: handle))
+            }
             throw ScionError(.failedPrecondition, "agent \(name) is already running: stop it first, or send it a task with `scion message \(name)`")
         }
         return try launch(name, task: task, resume: status.record?.phase != .created, progress: progress)
