@@ -4,9 +4,11 @@ import Glibc
 #endif
 
 /// Writes files so that a reader sees the old content or the new one, never
-/// half of either: write a sibling temporary file, fsync, rename over.
+/// half of either: write a sibling temporary file, rename over. `durable`
+/// adds an fsync first, for state that must survive a power cut (records,
+/// settings); files regenerated on every launch skip it.
 public enum AtomicFile {
-    public static func write(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
+    public static func write(_ data: Data, to path: String, mode: mode_t = 0o644, durable: Bool = true) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
@@ -20,7 +22,7 @@ public enum AtomicFile {
             }
             return true
         }
-        ok = ok && fchmod(fd, mode) == 0 && fsync(fd) == 0
+        ok = ok && fchmod(fd, mode) == 0 && (!durable || fsync(fd) == 0)
         close(fd)
         guard ok, rename(temporary, path) == 0 else {
             let error = posixError("cannot write \(path)")
@@ -29,8 +31,8 @@ public enum AtomicFile {
         }
     }
 
-    public static func write(_ text: String, to path: String, mode: mode_t = 0o644) throws {
-        try write(Data(text.utf8), to: path, mode: mode)
+    public static func write(_ text: String, to path: String, mode: mode_t = 0o644, durable: Bool = true) throws {
+        try write(Data(text.utf8), to: path, mode: mode, durable: durable)
     }
 
     static func posixError(_ context: String) -> ScionError {

@@ -17,6 +17,13 @@ public struct WorktreeManager: Sendable {
 
     public let repositoryPath: String
 
+    /// Starts libgit2's one-time initialization (it parses the system's CA
+    /// bundle: a few milliseconds) on another thread, so it overlaps with
+    /// settings and plugin loading instead of adding to them.
+    public static func initializeInBackground() {
+        Thread.detachNewThread { _ = initialized }
+    }
+
     public init(repositoryPath: String) {
         _ = Self.initialized
         self.repositoryPath = repositoryPath
