@@ -82,10 +82,14 @@ fi
 # set in the environment are passed, so no engine warns about unused ones.
 declare -A ARGS_OF=(
     [base]="DEBIAN_IMAGE SCION_UID SCION_GID"
-    [claude]="NODE_IMAGE CLAUDE_CODE_VERSION"
-    [gemini]="NODE_IMAGE GEMINI_CLI_VERSION"
-    [codex]="NODE_IMAGE CODEX_VERSION"
+    [claude]="NODE_IMAGE"
+    [gemini]="NODE_IMAGE"
+    [codex]="NODE_IMAGE"
 )
+# The harness images share images/harness/Dockerfile: package, command and
+# the variable that pins the version.
+declare -A PACKAGE_OF=([claude]=@anthropic-ai/claude-code [gemini]=@google/gemini-cli [codex]=@openai/codex)
+declare -A VERSION_VAR_OF=([claude]=CLAUDE_CODE_VERSION [gemini]=GEMINI_CLI_VERSION [codex]=CODEX_VERSION)
 
 start=$SECONDS
 for name in "${order[@]}"; do
@@ -94,9 +98,16 @@ for name in "${order[@]}"; do
     for var in ${ARGS_OF[$name]}; do
         if [[ -n ${!var:-} ]]; then cmd+=(--build-arg "$var=${!var}"); fi
     done
+    folder=$IMAGES_DIR/$name
+    if [[ $name != base ]]; then
+        folder=$IMAGES_DIR/harness
+        version_var=${VERSION_VAR_OF[$name]}
+        cmd+=(--build-arg "HARNESS_PACKAGE=${PACKAGE_OF[$name]}" --build-arg "HARNESS_COMMAND=$name"
+            --build-arg "HARNESS_VERSION=${!version_var:-latest}")
+    fi
     cmd+=(${extra[@]+"${extra[@]}"}
-        --file "$IMAGES_DIR/$name/Dockerfile"
-        "$IMAGES_DIR/$name")
+        --file "$folder/Dockerfile"
+        "$folder")
     if $dry_run; then
         printf '%q ' "${cmd[@]}"
         printf '\n'
