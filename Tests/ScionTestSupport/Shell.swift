@@ -29,7 +29,7 @@ public enum Shell {
     }
 
     /// Waits until `condition` holds, polling; false on timeout.
-    public static func eventually(timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    public static func eventually(timeout: Double = 30, _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if try condition() { return true }
