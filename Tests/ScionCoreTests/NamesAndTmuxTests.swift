@@ -33,7 +33,9 @@ struct NamesAndTmuxTests {
     func newSessionArguments() {
         let arguments = Tmux.newSession(SessionLayout(), workdir: "/w", command: ["sh", "-c", "echo hi;"], detached: true)
         let separator = arguments.firstIndex(of: "--")!
-        #expect(Array(arguments[(separator + 1)...(separator + 3)]) == ["sh", "-c", "echo hi\\;"])
+        let wrapper = Tmux.harnessWrapper.count
+        #expect(Array(arguments[(separator + 1)...(separator + wrapper)]) == Tmux.harnessWrapper)
+        #expect(Array(arguments[(separator + wrapper + 1)...(separator + wrapper + 3)]) == ["sh", "-c", "echo hi\\;"])
         #expect(arguments.contains("pipe-pane"))
         #expect(arguments.contains("new-window"))
         #expect(arguments[..<separator].contains("-d"))

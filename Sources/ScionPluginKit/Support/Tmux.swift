@@ -4,8 +4,19 @@
 public enum Tmux {
     /// Where, relative to HOME, the agent window's output is appended.
     public static let logPath = ".scion/agent.log"
-    /// Where, relative to HOME, tmux writes the harness's exit status.
+    /// Where, relative to HOME, the harness's exit status is written.
     public static let exitPath = ".scion/exit-status"
+
+    /// Runs the harness argv (appended) and writes its exit status to
+    /// `exitPath`. tmux's own pane-died hook is not enough: tmux 3.3a built
+    /// with libutempter resets SIGCHLD while its utempter helper runs, so a
+    /// harness that exits then is never reaped and its status is lost. The
+    /// wrapper keeps keyboard signals (C-c, C-\) for the harness: a caught
+    /// signal is reset to its default in the child, an ignored one would not be.
+    public static let harnessWrapper = [
+        "sh", "-c", "trap : INT QUIT; \"$@\"; status=$?; printf %s \"$status\" > \"$HOME/\(exitPath)\"; exit \"$status\"",
+        "scion-harness",
+    ]
 
     /// tmux splits its argv into commands at any argument ending in ";".
     /// Escaping that last ";" keeps the argument literal.
@@ -13,15 +24,16 @@ public enum Tmux {
         argument.hasSuffix(";") ? String(argument.dropLast()) + "\\;" : argument
     }
 
-    /// Creates the session: the agent window runs `command` in `workdir`, its
-    /// output is logged, and a shell window is opened beside it.
+    /// Creates the session: the agent window runs `command` in `workdir`
+    /// (through `harnessWrapper`), its output is logged, and a shell window
+    /// is opened beside it.
     public static func newSession(
         _ layout: SessionLayout, workdir: String, command: [String], detached: Bool
     ) -> [String] {
         var arguments = ["new-session"]
         if detached { arguments.append("-d") }
         arguments += ["-s", layout.session, "-n", layout.agentWindow, "-x", "200", "-y", "50", "-c", workdir, "--"]
-        arguments += command.map(escape)
+        arguments += (harnessWrapper + command).map(escape)
         arguments += [";", "pipe-pane", "-o", "-t", layout.agentTarget, "exec cat >> \"$HOME/\(logPath)\""]
         arguments += [";", "new-window", "-d", "-t", "\(layout.session):", "-n", layout.shellWindow, "-c", workdir]
         return arguments
