@@ -21,6 +21,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "scion", targets: ["scion"]),
+        .executable(name: "scion-agent", targets: ["scion-agent"]),
         .library(name: "ScionPluginKit", targets: ["ScionPluginKit"]),
         .library(name: "ScionRuntimeLocal", type: .dynamic, targets: ["ScionRuntimeLocal"]),
         .library(name: "ScionHarnessGeneric", type: .dynamic, targets: ["ScionHarnessGeneric"]),
@@ -43,7 +44,7 @@ let package = Package(
         .target(
             name: "ScionCore",
             dependencies: [
-                "ScionPluginABI", "ScionPluginKit", "CGit2",
+                "ScionPluginABI", "ScionPluginKit", "CGit2", "ScionAgentEvents",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -57,6 +58,11 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "scion", dependencies: ["ScionCommands"]),
+        // The in-agent helper: C library only, fully static, so it runs in any container image.
+        .target(name: "ScionAgentEvents"),
+        .executableTarget(
+            name: "scion-agent", dependencies: ["ScionAgentEvents"],
+            linkerSettings: [.unsafeFlags(["-static-executable"])]),
         plugin("ScionRuntimeLocal", folder: "runtime-local"),
         plugin("ScionHarnessGeneric", folder: "harness-generic"),
         // Container runtimes: shared engine code lives in ScionContainerSupport.

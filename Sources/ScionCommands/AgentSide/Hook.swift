@@ -1,12 +1,17 @@
 import ArgumentParser
 import Foundation
+import ScionAgentEvents
 import ScionCore
-import ScionPluginKit
+
+// The agent-side commands, as the host's `scion` answers them (local
+// agents have it on PATH). They do exactly what `scion-agent hook` and
+// `scion-agent status` do inside containers: append one line to
+// $HOME/.scion/events.jsonl. The host normalizes it later (EventLog).
 
 struct Hook: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run by a harness's hooks inside an agent: reads the event JSON on stdin and updates the agent's activity.",
-        discussion: "Always exits 0 so a broken status update never blocks the agent; problems go to stderr.",
+        abstract: "Run by a harness's hooks inside an agent: records the event (JSON on stdin) for the host.",
+        discussion: "Prints nothing on stdout and always exits 0, so a failed record never blocks the agent.",
         shouldDisplay: false)
 
     @Option(help: "The harness whose event dialect this is.") var harness: String
@@ -15,15 +20,10 @@ struct Hook: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
+        let home = global.context().homeDirectory
+        let bytes = payload.map { Array($0.utf8) } ?? AgentEvents.readStandardInput()
         do {
-            let text = payload ?? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) ?? .null
-            let context = global.context()
-            let settings = try context.settingsLoader(grove: try? context.grove()).load()
-            let catalog = context.catalog(settings)
-            let plugin = try catalog.require(kind: "harness", name: harness, wantedBy: "scion hook")
-            let update = try HarnessClient(PluginLoader.shared.load(plugin)).normalizeHook(HookEvent(event: event, payload: json))
-            try ActivityReporter(home: context.homeDirectory).apply(update)
+            try AgentEvents.recordHook(home: home, harness: harness, event: event, payload: bytes)
         } catch {
             FileHandle.standardError.write(Data("scion hook: \(error)\n".utf8))
         }
@@ -33,19 +33,25 @@ struct Hook: AsyncParsableCommand {
 struct StatusReport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Report this agent's state from inside it: ask_user, blocked, task_completed or working.")
+        abstract: "Report this agent's state from inside it: \(StatusKind.usage).")
 
-    @Argument(help: "ask_user, blocked, task_completed or working.") var kind: String
+    @Argument(help: "\(StatusKind.usage).") var kind: String
     @Argument(parsing: .remaining, help: "A short message.") var message: [String] = []
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         let context = global.context()
+        guard let kind = StatusKind(word: kind) else {
+            throw ScionError(.invalidArgument, "unknown status \"\(kind)\": use \(StatusKind.usage)")
+        }
         guard context.environment["SCION_AGENT"] != nil else {
             throw ScionError(.failedPrecondition, "scion status is for agents to report their own state; run it inside an agent")
         }
-        let activity = try ActivityReporter.explicitActivity(kind)
-        try ActivityReporter(home: context.homeDirectory).apply(
-            ActivityUpdate(activity: activity, message: message.isEmpty ? nil : message.joined(separator: " ")), explicit: true)
+        do {
+            try AgentEvents.recordStatus(
+                home: context.homeDirectory, kind: kind, message: message.isEmpty ? nil : message.joined(separator: " "))
+        } catch {
+            throw ScionError(.internal, "cannot record the status: \(error)")
+        }
     }
 }

@@ -48,8 +48,7 @@ public struct AgentRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// The activity an agent last reported (`<home>/.scion/status.json`),
-/// written by `scion hook` and `scion status` from inside the agent.
+/// An agent's activity as the host derived it from the agent's events.
 public struct AgentActivity: Codable, Sendable, Equatable {
     public var activity: Activity
     public var message: String?
@@ -64,6 +63,4 @@ public struct AgentActivity: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case activity, message, updatedAt = "updated_at"
     }
-
-    public static let relativePath = ".scion/status.json"
 }

@@ -91,12 +91,6 @@ public struct AgentStore: Sendable {
         return false
     }
 
-    public func activity(_ name: String) -> AgentActivity? {
-        FileManager.default.contents(atPath: homePath(name) + "/" + AgentActivity.relativePath).flatMap {
-            try? Self.decoder.decode(AgentActivity.self, from: $0)
-        }
-    }
-
     public func remove(_ name: String) throws {
         guard exists(name) else { return }
         try FileManager.default.removeItem(atPath: directory(name))

@@ -71,8 +71,4 @@ struct AgentHome {
         }
         try AtomicFile.write(Tmux.configFile(userConfig: sourced), to: tmuxConfigPath)
     }
-
-    func clearActivity() {
-        try? FileManager.default.removeItem(atPath: path + "/" + AgentActivity.relativePath)
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ScionAgentEvents
 import ScionPluginKit
 
 /// Working with a running agent's tmux session: look, message, logs, attach.
@@ -34,7 +35,12 @@ extension Orchestrator {
         guard result.exitCode == 0 else {
             throw ScionError(.internal, "cannot type into agent \(name): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        store.markNewWork(name)
+        // New work ends a sticky activity (waiting_for_input, blocked, completed).
+        do {
+            try AgentEvents.recordInput(home: record.home)
+        } catch {
+            logger.warning("cannot record the message to agent \(name): \(error)")
+        }
     }
 
     /// Sends `text` to every running agent; returns the names reached.
@@ -57,28 +63,5 @@ extension Orchestrator {
     public func attachCommand(_ name: String) throws -> AttachCommand {
         let (_, target, runtime) = try runningTarget(name)
         return try runtime.attachCommand(target)
-    }
-}
-
-extension AgentStore {
-    /// New work clears a sticky activity (waiting_for_input, blocked, completed).
-    func markNewWork(_ name: String) {
-        guard let current = activity(name), current.activity.isSticky else { return }
-        try? AgentActivityWriter(home: homePath(name)).write(AgentActivity(activity: .thinking, message: nil))
-    }
-}
-
-/// Writes the activity file that `list` reads.
-public struct AgentActivityWriter: Sendable {
-    public let home: String
-
-    public init(home: String) {
-        self.home = home
-    }
-
-    public func write(_ activity: AgentActivity) throws {
-        let path = home + "/" + AgentActivity.relativePath
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try AtomicFile.write(AgentStore.encoder.encode(activity), to: path)
     }
 }

@@ -108,14 +108,29 @@ extension Orchestrator {
             status.detail = "its \(record.runtimeType) instance is gone; delete or resume it"
         }
         status.exitCode = runtimeAgent?.exitCode
-        if let activity = store.activity(record.name) {
-            status.activity = activity.activity
-            status.activityMessage = activity.message
-        }
-        if status.phase == .running, let exitCode = status.exitCode {
-            status.activity = exitCode == 0 ? .completed : .failed
-            status.activityMessage = status.activityMessage ?? "the \(record.harnessConfig) harness exited with status \(exitCode)"
-        }
+        let activity = status.phase == .running ? liveActivity(record, exitCode: status.exitCode) : EventLog(home: record.home).stored
+        status.activity = activity?.activity
+        status.activityMessage = activity?.message
         return status
+    }
+
+    /// Brings the agent's activity up to date from the events it recorded
+    /// and its harness's exit status, and runs notify.command when the
+    /// agent newly waits for input or completes.
+    func liveActivity(_ record: AgentRecord, exitCode: Int?) -> AgentActivity? {
+        let log = EventLog(home: record.home)
+        let exit = exitCode.map { code in
+            ActivityUpdate(
+                activity: code == 0 ? .completed : .failed,
+                message: "the \(record.harnessConfig) harness exited with status \(code)")
+        }
+        do {
+            let state = try log.refresh(exit: exit) { try harness(record.harness, wantedBy: "agent \(record.name)") }
+            if let notify = state.notify { notifier.notify(agent: record.name, activity: notify) }
+            return state.activity
+        } catch {
+            logger.warning("cannot update agent \(record.name)'s activity: \(error)")
+            return log.stored
+        }
     }
 }

@@ -43,6 +43,7 @@ public final class Orchestrator: Sendable {
     public let settings: Settings
     public let catalog: PluginCatalog
     public let store: AgentStore
+    let notifier: Notifier
     let logger = Logger(label: "scion.orchestrator")
 
     public init(context: ScionContext) throws {
@@ -51,6 +52,7 @@ public final class Orchestrator: Sendable {
         self.settings = try context.settingsLoader(grove: grove).load()
         self.catalog = context.catalog(settings)
         self.store = AgentStore(grove: grove)
+        self.notifier = Notifier(command: settings.notifyCommand, environment: context.environment, grove: grove)
         for warning in settings.warnings { logger.warning("\(warning)") }
     }
 
@@ -216,7 +218,7 @@ public final class Orchestrator: Sendable {
         let configuration = try AgentConfiguration.resolve(settings, harnessConfigName: record.harnessConfig, image: record.image)
         let home = AgentHome(path: record.home)
         try home.prepare()
-        home.clearActivity()
+        try EventLog(home: record.home).reset()
         var auth = ResolvedAuth(method: "none")
         if !record.noAuth {
             auth = try harness.resolveAuth(ResolveAuthRequest(
@@ -226,6 +228,7 @@ public final class Orchestrator: Sendable {
         }
         record.authMethod = auth.method
         let capabilities = try runtime.capabilities()
+        let helper = AgentHelper(scionPath: context.executablePath)
         // A harness that cannot continue a session runs its task afresh.
         let supportsResume = try harness.describe().supportsResume
         let continuing = resume && supportsResume
@@ -233,7 +236,7 @@ public final class Orchestrator: Sendable {
             agent: record.name, task: continuing ? task : record.task, config: configuration.harnessConfig,
             home: record.home, workdir: record.worktree, resume: continuing,
             instructions: AgentInstructions.text(agent: record.name, branch: record.branch),
-            hookCommand: [context.executablePath, "hook", "--harness", record.harness],
+            hookCommand: try helper.hookCommand(harness: record.harness, isolated: capabilities.isolated),
             auth: record.noAuth ? nil : auth))
         try home.write(provision.files)
 
@@ -247,6 +250,7 @@ public final class Orchestrator: Sendable {
         }
         env.merge(auth.env) { $1 }
         var mounts = try AgentConfiguration.mounts(configuration.volumes, relativeTo: grove.root)
+            + helper.mounts(isolated: capabilities.isolated)
         if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
             let gitDirectory = try WorktreeManager(repositoryPath: repository).commonDirectory()
             mounts.append(RunSpec.Mount(source: gitDirectory, target: gitDirectory))

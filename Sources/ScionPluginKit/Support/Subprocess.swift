@@ -22,17 +22,60 @@ public enum Subprocess {
         workingDirectory: String? = nil
     ) throws -> Output {
         precondition(!argv.isEmpty, "Subprocess.run needs a program")
+        let stdinPipe = try makePipe(), stdoutPipe = try makePipe(), stderrPipe = try makePipe()
+        let pipeEnds = [stdinPipe.read, stdinPipe.write, stdoutPipe.read, stdoutPipe.write, stderrPipe.read, stderrPipe.write]
+        let pid: pid_t
+        do {
+            pid = try spawn(argv, environment: environment, workingDirectory: workingDirectory) { fileActions in
+                posix_spawn_file_actions_adddup2(&fileActions, stdinPipe.read, 0)
+                posix_spawn_file_actions_adddup2(&fileActions, stdoutPipe.write, 1)
+                posix_spawn_file_actions_adddup2(&fileActions, stderrPipe.write, 2)
+                for fd in pipeEnds { posix_spawn_file_actions_addclose(&fileActions, fd) }
+            }
+        } catch {
+            pipeEnds.forEach { close($0) }
+            throw error
+        }
+        close(stdinPipe.read)
+        close(stdoutPipe.write)
+        close(stderrPipe.write)
+
+        let (stdout, stderr) = pump(input: input ?? Data(), stdin: stdinPipe.write, stdout: stdoutPipe.read, stderr: stderrPipe.read)
+        var waitStatus: Int32 = 0
+        while waitpid(pid, &waitStatus, 0) == -1 && errno == EINTR {}
+        let exited = (waitStatus & 0x7f) == 0
+        let status = exited ? (waitStatus >> 8) & 0xff : 128 + (waitStatus & 0x7f)
+        return Output(status: status, stdout: stdout, stderr: stderr)
+    }
+
+    /// Starts `argv` without waiting for it: stdin is /dev/null and its
+    /// stdout goes to this process's stderr, so it never mixes into
+    /// machine-readable output. Returns the pid; reap it with `reap()`, or
+    /// leave it to init when this process ends first.
+    public static func start(_ argv: [String], environment: [String: String]? = nil) throws -> pid_t {
+        precondition(!argv.isEmpty, "Subprocess.start needs a program")
+        return try spawn(argv, environment: environment, workingDirectory: nil) { fileActions in
+            posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_adddup2(&fileActions, 2, 1)
+        }
+    }
+
+    /// Collects every child started with `start` that has ended.
+    public static func reap() {
+        var status: Int32 = 0
+        while waitpid(-1, &status, WNOHANG) > 0 {}
+    }
+
+    /// posix_spawnp with the signal set-up every child needs; `redirect`
+    /// adds the file actions for its standard streams.
+    private static func spawn(
+        _ argv: [String], environment: [String: String]?, workingDirectory: String?,
+        redirect: (inout posix_spawn_file_actions_t) -> Void
+    ) throws -> pid_t {
         var fileActions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&fileActions)
         defer { posix_spawn_file_actions_destroy(&fileActions) }
-
-        let stdinPipe = try makePipe(), stdoutPipe = try makePipe(), stderrPipe = try makePipe()
-        posix_spawn_file_actions_adddup2(&fileActions, stdinPipe.read, 0)
-        posix_spawn_file_actions_adddup2(&fileActions, stdoutPipe.write, 1)
-        posix_spawn_file_actions_adddup2(&fileActions, stderrPipe.write, 2)
-        for fd in [stdinPipe.read, stdinPipe.write, stdoutPipe.read, stdoutPipe.write, stderrPipe.read, stderrPipe.write] {
-            posix_spawn_file_actions_addclose(&fileActions, fd)
-        }
+        redirect(&fileActions)
         if let workingDirectory {
             spawnAddChdir(&fileActions, workingDirectory)
         }
@@ -60,22 +103,10 @@ public enum Subprocess {
             }
             return posix_spawnp(&pid, argv[0], &fileActions, &attributes, argvPointers, environ)
         }
-        close(stdinPipe.read)
-        close(stdoutPipe.write)
-        close(stderrPipe.write)
         guard spawnStatus == 0 else {
-            close(stdinPipe.write)
-            close(stdoutPipe.read)
-            close(stderrPipe.read)
             throw PluginError(.unavailable, "cannot run \(argv[0]): \(String(cString: strerror(spawnStatus)))")
         }
-
-        let (stdout, stderr) = pump(input: input ?? Data(), stdin: stdinPipe.write, stdout: stdoutPipe.read, stderr: stderrPipe.read)
-        var waitStatus: Int32 = 0
-        while waitpid(pid, &waitStatus, 0) == -1 && errno == EINTR {}
-        let exited = (waitStatus & 0x7f) == 0
-        let status = exited ? (waitStatus >> 8) & 0xff : 128 + (waitStatus & 0x7f)
-        return Output(status: status, stdout: stdout, stderr: stderr)
+        return pid
     }
 
     /// Runs `argv` and returns its stdout, or throws with its stderr.
