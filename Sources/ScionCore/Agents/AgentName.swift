@@ -1,7 +1,8 @@
 /// Agent names become directory names, git branch names, tmux and container
-/// names, so they are checked once, here.
+/// names, so they are checked once, here (template names, which become
+/// folder names, follow the same rules).
 public enum AgentName {
-    public static func validate(_ name: String) throws {
+    public static func validate(_ name: String, kind: String = "agent") throws {
         let allowed = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
         let problem: String?
         if name.isEmpty {
@@ -20,7 +21,7 @@ public enum AgentName {
         if let problem {
             let suggestion = slug(name)
             let hint = suggestion.isEmpty || suggestion == name ? "" : " (try \"\(suggestion)\")"
-            throw ScionError(.invalidArgument, "invalid agent name \"\(name)\": \(problem)\(hint)")
+            throw ScionError(.invalidArgument, "invalid \(kind) name \"\(name)\": \(problem)\(hint)")
         }
     }
 

@@ -12,8 +12,10 @@ public struct AgentConfiguration: Sendable {
     public var volumes: [String]
 
     /// Resolves the configuration; errors name the setting and where it came from.
+    /// A template's harness config is the default when none is named; its
+    /// env and volumes go under the profile's and the harness config's.
     public static func resolve(
-        _ settings: Settings, harnessConfigName: String?, image: String?
+        _ settings: Settings, harnessConfigName: String?, image: String?, template: TemplateLayers? = nil
     ) throws -> AgentConfiguration {
         let profileName = settings.activeProfile
         guard let profile = settings.profiles[profileName] else {
@@ -24,16 +26,18 @@ public struct AgentConfiguration: Sendable {
             let origin = settings.tree.node(at: ["profiles", profileName, "runtime"])?.origin.description ?? "settings"
             throw ScionError(.invalidSettings, "\(origin): profile \(profileName) names runtime \"\(profile.runtime)\", which is not defined under runtimes; defined: \(settings.runtimes.keys.sorted().joined(separator: ", "))")
         }
-        let configName = harnessConfigName ?? settings.defaultHarnessConfig
+        let configName = harnessConfigName ?? template?.harnessConfig ?? settings.defaultHarnessConfig
         guard let base = settings.harnessConfigs[configName] else {
-            throw ScionError(.invalidSettings, "harness config \"\(configName)\" is not defined; defined: \(settings.harnessConfigs.keys.sorted().joined(separator: ", ")) (settings key harness_configs)")
+            let origin = harnessConfigName == nil && template?.harnessConfig != nil ? " (the default of template \(template!.name))" : ""
+            throw ScionError(.invalidSettings, "harness config \"\(configName)\"\(origin) is not defined; defined: \(settings.harnessConfigs.keys.sorted().joined(separator: ", ")) (settings key harness_configs)")
         }
         let override = profile.harnessOverrides[configName]
         guard let harness = override?.harness ?? base.harness else {
             throw ScionError(.invalidSettings, "harness config \"\(configName)\" names no harness (harness_configs.\(configName).harness)")
         }
         let config = HarnessConfig(
-            name: configName, harness: harness, model: override?.model ?? base.model,
+            name: configName, harness: harness,
+            model: override?.model ?? template?.model(forHarnessConfig: configName) ?? base.model,
             args: override?.args ?? base.args ?? [],
             env: base.env.merging(override?.env ?? [:]) { $1 },
             authSelectedType: override?.authSelectedType ?? base.authSelectedType)
@@ -44,8 +48,8 @@ public struct AgentConfiguration: Sendable {
         }
         return AgentConfiguration(
             profile: profile, runtime: runtime, harnessConfig: config, image: resolvedImage,
-            env: profile.env.merging(config.env) { $1 },
-            volumes: profile.volumes + base.volumes + (override?.volumes ?? []))
+            env: (template?.env ?? [:]).merging(profile.env) { $1 }.merging(config.env) { $1 },
+            volumes: (template?.volumes ?? []) + profile.volumes + base.volumes + (override?.volumes ?? []))
     }
 
     /// `registry.example/x`, `localhost/x` and `host:5000/x` name a registry.

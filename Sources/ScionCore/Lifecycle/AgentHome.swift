@@ -43,6 +43,36 @@ struct AgentHome {
         }
     }
 
+    /// Copies a template's `home/` files into the home, keeping their
+    /// permission bits (a script stays executable).
+    func copyTree(from source: String) throws {
+        for relative in Self.regularFiles(under: source) {
+            let from = source + "/" + relative
+            let target = try resolve(relative)
+            guard let data = FileManager.default.contents(atPath: from) else {
+                throw ScionError(.failedPrecondition, "cannot read template file \(from)")
+            }
+            let permissions = (try? FileManager.default.attributesOfItem(atPath: from)[.posixPermissions] as? Int) ?? 0o644
+            try FileManager.default.createDirectory(
+                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try AtomicFile.write(data, to: target, mode: mode_t(permissions & 0o777))
+        }
+    }
+
+    /// The regular files below `directory` (symbolic links followed),
+    /// relative to it and sorted.
+    static func regularFiles(under directory: String) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
+        var files: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: directory + "/" + relative, isDirectory: &isDirectory), !isDirectory.boolValue {
+                files.append(relative)
+            }
+        }
+        return files.sorted()
+    }
+
     /// The user's identity for the agent's commits, and every worktree
     /// trusted (containers may run under another uid).
     func writeGitConfig(name: String, email: String) throws {

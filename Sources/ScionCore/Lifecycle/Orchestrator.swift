@@ -56,6 +56,8 @@ public final class Orchestrator: Sendable {
         for warning in settings.warnings { logger.warning("\(warning)") }
     }
 
+    public var templates: TemplateStore { TemplateStore(grove: grove, globalDirectory: context.globalDirectory) }
+
     // MARK: plugins
 
     public func runtime(type: String, wantedBy: String) throws -> RuntimeClient {
@@ -78,7 +80,9 @@ public final class Orchestrator: Sendable {
     @discardableResult
     public func create(_ request: StartRequest) throws -> AgentRecord {
         try AgentName.validate(request.name)
-        let configuration = try AgentConfiguration.resolve(settings, harnessConfigName: request.harnessConfig, image: request.image)
+        let template = try templates.layers(request.template ?? settings.defaultTemplate)
+        let configuration = try AgentConfiguration.resolve(
+            settings, harnessConfigName: request.harnessConfig, image: request.image, template: template)
         let wantedBy = "profile \(configuration.profile.name)"
         let runtimeClient = try runtime(type: configuration.runtime.type, wantedBy: wantedBy)
         let harnessClient = try harness(configuration.harnessConfig.harness, wantedBy: "harness config \(configuration.harnessConfig.name)")
@@ -96,7 +100,7 @@ public final class Orchestrator: Sendable {
             profile: configuration.profile.name, runtime: configuration.runtime.name,
             runtimeType: configuration.runtime.type, handle: nil, image: configuration.image,
             branch: nil, createdBranch: false, worktree: store.worktreePath(request.name),
-            home: store.homePath(request.name), task: request.task, template: request.template ?? settings.defaultTemplate,
+            home: store.homePath(request.name), task: request.task, template: template.name,
             authSelected: request.harnessAuth, authMethod: nil, noAuth: request.noAuth,
             parent: context.environment["SCION_AGENT"], error: nil, createdAt: now, updatedAt: now, startedAt: nil)
         let lock = try store.lock(request.name)
@@ -210,15 +214,30 @@ public final class Orchestrator: Sendable {
         return settings.useUserTmuxConfig && FileManager.default.fileExists(atPath: userConfig) ? userConfig : nil
     }
 
-    /// Auth, harness provisioning and the run spec. Secrets go only into the
-    /// spec's env (marked secret), never into the record.
+    /// The agent's template layers; a template deleted since the agent was
+    /// created leaves the default layers, with a warning.
+    private func templateLayers(_ record: AgentRecord) throws -> TemplateLayers {
+        let name = record.template ?? BuiltInTemplate.defaultName
+        do {
+            return try templates.layers(name)
+        } catch let error as ScionError where error.code == .notFound {
+            logger.warning("agent \(record.name): template \(name) no longer exists; using the default template")
+            return try templates.layers(BuiltInTemplate.defaultName)
+        }
+    }
+
+    /// Template files, auth, harness provisioning and the run spec. Secrets
+    /// go only into the spec's env (marked secret), never into the record.
     private func runSpec(
         _ record: inout AgentRecord, harness: HarnessClient, runtime: RuntimeClient, resume: Bool, task: String?
     ) throws -> RunSpec {
-        let configuration = try AgentConfiguration.resolve(settings, harnessConfigName: record.harnessConfig, image: record.image)
+        let template = try templateLayers(record)
+        let configuration = try AgentConfiguration.resolve(
+            settings, harnessConfigName: record.harnessConfig, image: record.image, template: template)
         let home = AgentHome(path: record.home)
         try home.prepare()
         try EventLog(home: record.home).reset()
+        for directory in template.homeDirectories { try home.copyTree(from: directory) }
         var auth = ResolvedAuth(method: "none")
         if !record.noAuth {
             auth = try harness.resolveAuth(ResolveAuthRequest(
@@ -235,7 +254,8 @@ public final class Orchestrator: Sendable {
         let provision = try harness.provision(ProvisionRequest(
             agent: record.name, task: continuing ? task : record.task, config: configuration.harnessConfig,
             home: record.home, workdir: record.worktree, resume: continuing,
-            instructions: AgentInstructions.text(agent: record.name, branch: record.branch),
+            instructions: template.instructions(agent: record.name, branch: record.branch, grove: grove.name),
+            systemPrompt: template.systemPrompt,
             hookCommand: try helper.hookCommand(harness: record.harness, isolated: capabilities.isolated),
             auth: record.noAuth ? nil : auth))
         try home.write(provision.files)

@@ -28,6 +28,13 @@ indirect enum SettingsSchema {
         "notify": .mapping(["command": .list]),
     ])
 
+    /// A template's scion-agent.yaml (`harness_config` is accepted for
+    /// `default_harness_config`).
+    static let template: SettingsSchema = .mapping([
+        "description": .leaf, "default_harness_config": .leaf, "harness_config": .leaf, "model": .leaf,
+        "env": .open, "volumes": .list,
+    ])
+
     /// Top-level keys that a `SCION_<KEY>` environment variable may set.
     static var topLevelKeys: Set<String> {
         guard case .mapping(let keys) = root else { return [] }
