@@ -80,8 +80,12 @@ enum HarnessScenarios {
         try sandbox.check("message", "cycle", "use sqlite")
         expectActivity(sandbox, "cycle", "waiting_for_input", message: "done: use sqlite")
 
+        // The session's end, from its own hook; the exit that follows keeps it.
         try sandbox.check("message", "cycle", "/exit")
-        expectActivity(sandbox, "cycle", "completed")
+        let reason = harness == "claude" ? "prompt_input_exit" : "exit"
+        expectActivity(sandbox, "cycle", "completed", message: "session ended: \(reason)")
+        #expect(Shell.eventually { (try? sandbox.agent("cycle")?["exit_code"] as? Int) == 0 })
+        #expect(activity(sandbox, "cycle").message == "session ended: \(reason)")
         let table = try sandbox.check("list")
         #expect(table.contains("cycle") && table.contains("completed"))
         #expect(HarnessStandIns.notes(home: home, harness: harness).isEmpty, "the stand-in noted problems")

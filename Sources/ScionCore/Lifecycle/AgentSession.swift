@@ -31,15 +31,17 @@ extension Orchestrator {
             let key = try harness(record.harness, wantedBy: "agent \(name)").describe().interruptKey
             _ = try runtime.exec(target, ["tmux"] + Tmux.sendKey(layout, key: key))
         }
-        let result = try runtime.exec(target, ["tmux"] + Tmux.pasteAndEnter(layout), stdin: text)
-        guard result.exitCode == 0 else {
-            throw ScionError(.internal, "cannot type into agent \(name): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        // New work ends a sticky activity (waiting_for_input, blocked, completed).
+        // New work ends a sticky activity (waiting_for_input, blocked,
+        // completed). Recorded before typing, so it comes before whatever
+        // the agent records in answer.
         do {
             try AgentEvents.recordInput(home: record.home)
         } catch {
             logger.warning("cannot record the message to agent \(name): \(error)")
+        }
+        let result = try runtime.exec(target, ["tmux"] + Tmux.pasteAndEnter(layout), stdin: text)
+        guard result.exitCode == 0 else {
+            throw ScionError(.internal, "cannot type into agent \(name): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
     }
 
