@@ -14,7 +14,7 @@ public struct AgentStatus: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case name, phase, activity, activityMessage = "activity_message", detail, exitCode = "exit_code"
-        case harnessConfig = "harness_config", harness, profile, runtime, branch, worktree, task, parent
+        case harnessConfig = "harness_config", harness, profile, runtime, branch, worktree, task, parent, template
         case createdAt = "created_at", startedAt = "started_at", image, handle
     }
 
@@ -35,6 +35,7 @@ public struct AgentStatus: Sendable, Encodable {
         try container.encode(record.worktree, forKey: .worktree)
         try container.encodeIfPresent(record.task, forKey: .task)
         try container.encodeIfPresent(record.parent, forKey: .parent)
+        try container.encodeIfPresent(record.template, forKey: .template)
         try container.encodeIfPresent(record.image, forKey: .image)
         try container.encodeIfPresent(record.handle, forKey: .handle)
         try container.encode(record.createdAt, forKey: .createdAt)
