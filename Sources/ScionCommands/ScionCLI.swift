@@ -53,7 +53,16 @@ public enum ScionCLI {
             index += 1
         }
         guard !leading.isEmpty, index < arguments.count else { return arguments }
-        return [arguments[index]] + leading + arguments[(index + 1)...]
+        var command: ParsableCommand.Type = ScionCommand.self
+        var path: [String] = []
+        while index < arguments.count, let subcommand = command.configuration.subcommands.first(where: {
+            $0._commandName == arguments[index] || $0.configuration.aliases.contains(arguments[index])
+        }) {
+            path.append(arguments[index])
+            command = subcommand
+            index += 1
+        }
+        return path + leading + arguments[index...]
     }
 }
 

@@ -27,7 +27,7 @@ struct AgentHome {
             let target = try resolve(file.path)
             try FileManager.default.createDirectory(
                 atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try AtomicFile.write(file.content, to: target, mode: mode_t(file.mode))
+            try AtomicFile.write(file.content, to: target, mode: mode_t(file.mode), durable: false)
         }
     }
 
@@ -39,7 +39,7 @@ struct AgentHome {
             }
             try FileManager.default.createDirectory(
                 atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try AtomicFile.write(data, to: target, mode: mode_t(file.mode & 0o600))
+            try AtomicFile.write(data, to: target, mode: mode_t(file.mode & 0o600), durable: false)
         }
     }
 
@@ -55,7 +55,7 @@ struct AgentHome {
             let permissions = (try? FileManager.default.attributesOfItem(atPath: from)[.posixPermissions] as? Int) ?? 0o644
             try FileManager.default.createDirectory(
                 atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try AtomicFile.write(data, to: target, mode: mode_t(permissions & 0o777))
+            try AtomicFile.write(data, to: target, mode: mode_t(permissions & 0o777), durable: false)
         }
     }
 
@@ -87,7 +87,7 @@ struct AgentHome {
             [safe]
             \tdirectory = *
 
-            """, to: path + "/.gitconfig")
+            """, to: path + "/.gitconfig", durable: false)
     }
 
     /// The session's tmux configuration; the user's own config (copied in,
@@ -96,9 +96,9 @@ struct AgentHome {
         var sourced: String?
         if let userConfig, let data = FileManager.default.contents(atPath: userConfig) {
             let copy = scionDirectory + "/user-tmux.conf"
-            try AtomicFile.write(data, to: copy)
+            try AtomicFile.write(data, to: copy, durable: false)
             sourced = copy
         }
-        try AtomicFile.write(Tmux.configFile(userConfig: sourced), to: tmuxConfigPath)
+        try AtomicFile.write(Tmux.configFile(userConfig: sourced), to: tmuxConfigPath, durable: false)
     }
 }
