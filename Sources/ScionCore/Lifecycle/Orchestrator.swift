@@ -165,12 +165,18 @@ public final class Orchestrator: Sendable {
                 record.handle = nil
             }
             let spec = try runSpec(&record, harness: harnessClient, runtime: runtimeClient, resume: resume, task: task)
-            if let image = spec.image, try runtimeClient.capabilities().needsImage,
-               try !runtimeClient.imageExists(image, runtimeConfig: spec.runtimeConfig) {
+            let result: RunResult
+            do {
+                result = try runtimeClient.run(spec, progress: progress)
+            } catch let error as ScionError
+                where error.code == .notFound && (error.cause as? PluginError)?.details["image"] != nil {
+                // Pull only when run says the image is missing: asking
+                // image_exists before every run costs a podman process (~30 ms).
+                guard let image = spec.image, try runtimeClient.capabilities().needsImage else { throw error }
                 progress?(ProgressEvent(message: "pulling image \(image)"))
                 try runtimeClient.pullImage(image, runtimeConfig: spec.runtimeConfig) { progress?($0) }
+                result = try runtimeClient.run(spec, progress: progress)
             }
-            let result = try runtimeClient.run(spec, progress: progress)
             record.handle = result.handle
             record.phase = .running
             record.startedAt = Date()
