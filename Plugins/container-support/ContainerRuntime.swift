@@ -35,9 +35,11 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
         PluginLog.debug("\(Engine.program): running \(plan.name) at \(engine.endpoint): \(plan.summary)")
         let started = Date()
         let id = try engine.run(plan)
+        let running = Date()
         try waitForSession(plan, id: id, engine: engine, timeout: startTimeout)
         PluginLog.debug(
-            "\(Engine.program): started \(plan.name) (\(id.prefix(12))) from \(plan.image) in \(Int(Date().timeIntervalSince(started) * 1000)) ms")
+            "\(Engine.program): started \(plan.name) (\(id.prefix(12))) from \(plan.image) in \(Self.milliseconds(started, Date())) ms "
+                + "(container running after \(Self.milliseconds(started, running)) ms, session ready \(Self.milliseconds(running, Date())) ms later)")
         return RunResult(handle: id)
     }
 
@@ -113,6 +115,8 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
         let engine = try Engine(runtimeConfig: request.runtimeConfig ?? [:])
         try engine.pullImage(request.image, progress: progress)
     }
+
+    static func milliseconds(_ from: Date, _ to: Date) -> Int { Int(to.timeIntervalSince(from) * 1000) }
 
     /// The handle (container ID) when there is one, else the name.
     func reference(_ name: String, _ handle: String) -> String {
