@@ -7,7 +7,13 @@ import ScionCore
 /// stderr and a non-zero exit status.
 public enum ScionCLI {
     public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
-        let arguments = moveGlobalOptions(arguments)
+        let status = await run(moveGlobalOptions(arguments))
+        WorktreeManager.finishBackgroundInitialization()
+        exit(status)
+    }
+
+    /// Runs one command line and returns its exit status.
+    static func run(_ arguments: [String]) async -> Int32 {
         let debug = arguments.contains("--debug")
         LoggingSystem.bootstrap { _ in StderrLogHandler(level: debug ? .debug : .warning) }
         do {
@@ -17,17 +23,24 @@ public enum ScionCLI {
             } else {
                 try command.run()
             }
-            exit(0)
+            return 0
         } catch let error as ScionError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             if debug, let cause = error.cause {
                 FileHandle.standardError.write(Data("cause: \(String(reflecting: cause))\n".utf8))
             }
-            exit(error.exitCode)
+            return error.exitCode
         } catch let error as CommandFailure {
-            exit(error.exitCode)
+            return error.exitCode
         } catch {
-            ScionCommand.exit(withError: error)
+            let code = ScionCommand.exitCode(for: error)
+            let message = ScionCommand.fullMessage(for: error)
+            if code == .success {
+                print(message)
+            } else {
+                FileHandle.standardError.write(Data((message + "\n").utf8))
+            }
+            return code.rawValue
         }
     }
 

@@ -47,6 +47,7 @@ public final class Orchestrator: Sendable {
     let logger = Logger(label: "scion.orchestrator")
 
     public init(context: ScionContext) throws {
+        WorktreeManager.initializeInBackground()
         self.context = context
         self.grove = try context.grove()
         self.settings = try context.settingsLoader(grove: grove).load()

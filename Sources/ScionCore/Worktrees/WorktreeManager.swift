@@ -17,11 +17,23 @@ public struct WorktreeManager: Sendable {
 
     public let repositoryPath: String
 
+    private static let backgroundInitialization = DispatchGroup()
+
     /// Starts libgit2's one-time initialization (it parses the system's CA
     /// bundle: a few milliseconds) on another thread, so it overlaps with
-    /// settings and plugin loading instead of adding to them.
+    /// settings and plugin loading instead of adding to them. The process
+    /// must call `finishBackgroundInitialization()` before it exits: exiting
+    /// while libgit2 initializes crashes.
     public static func initializeInBackground() {
-        Thread.detachNewThread { _ = initialized }
+        backgroundInitialization.enter()
+        Thread.detachNewThread {
+            _ = initialized
+            backgroundInitialization.leave()
+        }
+    }
+
+    public static func finishBackgroundInitialization() {
+        backgroundInitialization.wait()
     }
 
     public init(repositoryPath: String) {
