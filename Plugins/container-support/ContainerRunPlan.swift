@@ -8,17 +8,7 @@ import ScionPluginKit
 /// running on the container's TTY: the session lives as long as the
 /// container and the container ends when the session does.
 public struct ContainerRunPlan: Sendable, Equatable {
-    public struct Bind: Sendable, Equatable {
-        public var source: String
-        public var target: String
-        public var readOnly: Bool
-
-        public init(source: String, target: String, readOnly: Bool = false) {
-            self.source = source
-            self.target = target
-            self.readOnly = readOnly
-        }
-    }
+    public typealias Bind = RunSpec.Mount
 
     /// Label holding the agent home, so `status`, `list` and `logs` find the
     /// exit-status file and the log (both in the home, a host directory).

@@ -43,9 +43,7 @@ enum ClaudeHooks {
                 activity: limited ? .limitsExceeded : .blocked,
                 message: Text.summary(error.isEmpty ? "the turn failed" : error))
         case "SessionEnd":
-            // /clear ends a session and starts a new one in the same process.
-            if field("reason") == "clear" { return ActivityUpdate(activity: .idle, message: "session cleared") }
-            return ActivityUpdate(activity: .completed, message: field("reason").map { "session ended: \($0)" })
+            return SessionEvents.ended(reason: field("reason"))
         default:
             return ActivityUpdate(activity: nil)
         }

@@ -31,9 +31,7 @@ enum GeminiHooks {
             return ActivityUpdate(
                 activity: .waitingForInput, message: Text.summary(field("message")) ?? "approval requested")
         case "SessionEnd":
-            // /clear ends a session and starts a new one in the same process.
-            if field("reason") == "clear" { return ActivityUpdate(activity: .idle, message: "session cleared") }
-            return ActivityUpdate(activity: .completed, message: field("reason").map { "session ended: \($0)" })
+            return SessionEvents.ended(reason: field("reason"))
         default:
             return ActivityUpdate(activity: nil)
         }

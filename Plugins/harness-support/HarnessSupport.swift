@@ -271,3 +271,13 @@ public enum GitWorktree {
         return (standardized as NSString).deletingLastPathComponent
     }
 }
+
+/// Events every harness dialect shares.
+public enum SessionEvents {
+    /// A session's end: `/clear` ends one and starts another in the same
+    /// process, anything else means the harness is done.
+    public static func ended(reason: String?) -> ActivityUpdate {
+        if reason == "clear" { return ActivityUpdate(activity: .idle, message: "session cleared") }
+        return ActivityUpdate(activity: .completed, message: reason.map { "session ended: \($0)" })
+    }
+}
