@@ -15,11 +15,8 @@ struct StderrLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(
-        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-        file: String, function: String, line: UInt
-    ) {
-        let prefix = level >= .error ? "error" : (level == .warning ? "warning" : level.rawValue)
-        FileHandle.standardError.write(Data("\(prefix): \(message)\n".utf8))
+    func log(event: LogEvent) {
+        let prefix = event.level >= .error ? "error" : (event.level == .warning ? "warning" : event.level.rawValue)
+        FileHandle.standardError.write(Data("\(prefix): \(event.message)\n".utf8))
     }
 }
