@@ -21,6 +21,10 @@ struct GenericHarness: HarnessPlugin {
         var command = request.config.args
         if let task = request.task, !task.isEmpty {
             command.append(task)
+        } else if command.last == "-c" {
+            throw PluginError(
+                .invalidArgument,
+                "harness config \(request.config.name) runs the task as a script (\(command.joined(separator: " "))): give the agent a task")
         }
         guard !command.isEmpty else {
             throw PluginError(

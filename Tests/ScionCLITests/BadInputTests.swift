@@ -87,6 +87,16 @@ struct BadInputTests {
         #expect(!FileManager.default.fileExists(atPath: sandbox.agentDirectory("verbatim") + "/workspace/pwned"))
     }
 
+    @Test("the shell harness without a task is refused before anything is created")
+    func shellWithoutTask() throws {
+        let sandbox = try ScionSandbox()
+        let result = try sandbox.scion("start", "idle", "--harness", "shell")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("give the agent a task"), "got: \(result.stderr)")
+        #expect(try sandbox.agents().isEmpty)
+        #expect(!(try sandbox.repository.branches()).contains("idle"))
+    }
+
     @Test("init is idempotent and adds the agents folder to .gitignore once")
     func initIsIdempotent() throws {
         let sandbox = try ScionSandbox()
