@@ -47,6 +47,25 @@ struct ContainerRuntimeTests {
     }
 
     @Test(
+        "attach puts a real terminal on the session inside the container, which loads the user's tmux config",
+        arguments: TestEngine.allCases)
+    func attachInsideContainer(engine: TestEngine) throws {
+        let world = try EngineWorld(engine)
+        try world.sandbox.home.write(".tmux.conf", "set-option -g @scion-test-config from-home\n")
+        try world.sandbox.check("start", "tty", "--harness", "shell", "echo in-container-marker; sleep 60")
+        let option = try engine.exec(world.container("tty"), "tmux", "show-options", "-gqv", "@scion-test-config")
+        #expect(option.stdout == "from-home\n", "tmux in the container: \(option.stdout) \(option.stderr)")
+        var environment = world.sandbox.environment
+        environment["TERM"] = "xterm-256color"
+        let terminal = try TerminalSession(
+            running: [BuildProducts.scion, "-g", world.sandbox.path, "attach", "tty"], environment: environment)
+        #expect(Shell.eventually { terminal.screen().contains("in-container-marker") }, "screen: \(terminal.screen())")
+        try terminal.type("C-b", "d")
+        #expect(Shell.eventually { terminal.endedCleanly }, "attach did not end cleanly: \(terminal.screen())")
+        #expect(try world.sandbox.agent("tty")?["phase"] as? String == "running")
+    }
+
+    @Test(
         "the container is <grove>--<agent>, labelled scion.agent, scion.name, scion.grove, harness and template, with worktree, home and .git at their host paths",
         arguments: TestEngine.allCases)
     func containerNameLabelsAndMounts(engine: TestEngine) throws {

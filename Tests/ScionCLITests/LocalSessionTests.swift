@@ -7,42 +7,34 @@ import Testing
 /// state a killed command leaves behind.
 @Suite("local agent sessions, end to end", .serialized)
 struct LocalSessionTests {
-    /// A terminal for `scion attach`: a tmux session of its own (not the agent's).
-    final class Terminal {
-        let socketDirectory: TemporaryDirectory
-        var environment: [String: String] { ["TMUX_TMPDIR": socketDirectory.path, "PATH": "/usr/bin:/bin"] }
-
-        init(running argv: [String], environment extra: [String: String]) throws {
-            socketDirectory = try TemporaryDirectory("term")
-            let exports = extra.map { ["-e", "\($0.key)=\($0.value)"] }.flatMap { $0 }
-            try Shell.check(["env", "TMUX_TMPDIR=\(socketDirectory.path)", "tmux", "new-session", "-d", "-s", "term", "-x", "120", "-y", "30"]
-                + exports + ["--"] + argv + [";", "set-option", "-t", "term", "remain-on-exit", "on"])
-        }
-
-        func screen() -> String {
-            (try? Shell.run(["tmux", "capture-pane", "-p", "-t", "term"], environment: environment).stdout) ?? ""
-        }
-
-        func type(_ keys: String...) throws {
-            try Shell.run(["tmux", "send-keys", "-t", "term"] + keys, environment: environment)
-        }
-
-        deinit {
-            _ = try? Shell.run(["tmux", "kill-server"], environment: environment)
-        }
-    }
-
     @Test("attach puts a real terminal on the agent's session; the tmux prefix then d detaches")
     func attachAndDetach() throws {
         let sandbox = try ScionSandbox()
         try sandbox.check("start", "web", "--harness", "shell", "echo agent-screen-marker; sleep 60")
         var environment = sandbox.environment
         environment["TERM"] = "xterm-256color"
-        let terminal = try Terminal(running: [BuildProducts.scion, "-g", sandbox.path, "attach", "web"], environment: environment)
+        let terminal = try TerminalSession(running: [BuildProducts.scion, "-g", sandbox.path, "attach", "web"], environment: environment)
         #expect(Shell.eventually { terminal.screen().contains("agent-screen-marker") }, "screen: \(terminal.screen())")
         try terminal.type("C-b", "d")
-        #expect(Shell.eventually { terminal.screen().contains("Pane is dead (status 0") }, "attach did not end cleanly: \(terminal.screen())")
+        #expect(Shell.eventually { terminal.endedCleanly }, "attach did not end cleanly: \(terminal.screen())")
         #expect(try sandbox.agent("web")?["phase"] as? String == "running", "detaching must not stop the agent")
+    }
+
+    @Test("the user's ~/.tmux.conf is loaded into the agent's session; tmux.config in settings replaces it")
+    func userTmuxConfig() throws {
+        let sandbox = try ScionSandbox()
+        try sandbox.home.write(".tmux.conf", "set-option -g @scion-test-config from-home\n")
+        try sandbox.check("start", "own", "--harness", "shell", "sleep 60")
+        func option(_ agent: String) throws -> String {
+            let handle = try #require(try sandbox.agent(agent)?["handle"] as? String)
+            return try Shell.run(["tmux", "show-options", "-gqv", "@scion-test-config"],
+                                 environment: ["TMUX_TMPDIR": handle, "PATH": "/usr/bin:/bin"]).stdout
+        }
+        #expect(try option("own") == "from-home\n")
+        try sandbox.home.write("agents.tmux.conf", "set-option -g @scion-test-config from-settings\n")
+        try sandbox.check("config", "set", "tmux.config", sandbox.home.file("agents.tmux.conf"))
+        try sandbox.check("start", "configured", "--harness", "shell", "sleep 60")
+        #expect(try option("configured") == "from-settings\n")
     }
 
     @Test("attach without a terminal says so")
@@ -60,7 +52,7 @@ struct LocalSessionTests {
         try sandbox.check("start", "talker", "--harness", "shell", "echo first; read go; echo second; sleep 60")
         let output = try TemporaryDirectory()
         let logFile = output.file("follow.txt")
-        let follower = try Terminal(
+        let follower = try TerminalSession(
             running: ["sh", "-c", "\"$0\" -g \"$1\" logs -f talker > \"$2\"; echo exit=$? >> \"$2\"", BuildProducts.scion, sandbox.path, logFile],
             environment: sandbox.environment)
         #expect(Shell.eventually { (output.read("follow.txt") ?? "").contains("first") })

@@ -1,0 +1,32 @@
+import Foundation
+
+/// A real terminal for interactive commands (`scion attach`): a tmux session
+/// of its own on a private socket, driven with send-keys and read with
+/// capture-pane. Its pane stays after the command exits, showing the status.
+public final class TerminalSession: @unchecked Sendable {
+    let socketDirectory: TemporaryDirectory
+    var environment: [String: String] { ["TMUX_TMPDIR": socketDirectory.path, "PATH": "/usr/bin:/bin"] }
+
+    public init(running argv: [String], environment extra: [String: String]) throws {
+        socketDirectory = try TemporaryDirectory("term")
+        let exports = extra.map { ["-e", "\($0.key)=\($0.value)"] }.flatMap { $0 }
+        try Shell.check(
+            ["env", "TMUX_TMPDIR=\(socketDirectory.path)", "tmux", "new-session", "-d", "-s", "term", "-x", "120", "-y", "30"]
+                + exports + ["--"] + argv + [";", "set-option", "-t", "term", "remain-on-exit", "on"])
+    }
+
+    public func screen() -> String {
+        (try? Shell.run(["tmux", "capture-pane", "-p", "-t", "term"], environment: environment).stdout) ?? ""
+    }
+
+    public func type(_ keys: String...) throws {
+        try Shell.run(["tmux", "send-keys", "-t", "term"] + keys, environment: environment)
+    }
+
+    /// True once the command ended with exit status 0.
+    public var endedCleanly: Bool { screen().contains("Pane is dead (status 0") }
+
+    deinit {
+        _ = try? Shell.run(["tmux", "kill-server"], environment: environment)
+    }
+}
