@@ -6,10 +6,9 @@ import ScionHarnessSupport
 /// docs/harnesses/claude.md.
 enum ClaudeHooks {
     static func normalize(_ event: HookEvent) -> ActivityUpdate {
-        let payload = event.payload.objectValue ?? [:]
-        let names = [event.event, payload["hook_event_name"]?.stringValue ?? ""]
-        guard let name = names.first(where: { known.contains($0) }) else { return ActivityUpdate(activity: nil) }
-        func field(_ key: String) -> String? { Text.nonEmpty(payload[key]?.stringValue) }
+        let hook = HookPayload(event)
+        guard let name = hook.eventName(event, known: known) else { return ActivityUpdate(activity: nil) }
+        let payload = hook.object, field = hook.field
 
         switch name {
         case "SessionStart":

@@ -9,8 +9,8 @@ import ScionHarnessSupport
 /// The table is in docs/harnesses/codex.md.
 enum CodexHooks {
     static func normalize(_ event: HookEvent) -> ActivityUpdate {
-        let payload = event.payload.objectValue ?? [:]
-        func field(_ key: String) -> String? { Text.nonEmpty(payload[key]?.stringValue) }
+        let hook = HookPayload(event)
+        let payload = hook.object, field = hook.field
 
         if event.event == "notify" || field("type") != nil {
             guard field("type") == "agent-turn-complete" else { return ActivityUpdate(activity: nil) }

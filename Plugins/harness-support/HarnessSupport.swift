@@ -281,3 +281,21 @@ public enum SessionEvents {
         return ActivityUpdate(activity: .completed, message: reason.map { "session ended: \($0)" })
     }
 }
+
+/// A hook event's JSON object, read the way every dialect needs it.
+public struct HookPayload {
+    public let object: [String: JSONValue]
+
+    public init(_ event: HookEvent) {
+        object = event.payload.objectValue ?? [:]
+    }
+
+    /// A field's text; nil when missing or blank.
+    public func field(_ key: String) -> String? { Text.nonEmpty(object[key]?.stringValue) }
+
+    /// The first of the invocation's event name and the payload's
+    /// `hook_event_name` that the dialect knows.
+    public func eventName(_ event: HookEvent, known: Set<String>) -> String? {
+        [event.event, object["hook_event_name"]?.stringValue ?? ""].first { known.contains($0) }
+    }
+}
