@@ -17,6 +17,7 @@ public enum ScionCLI {
         let debug = arguments.contains("--debug")
         LoggingSystem.bootstrap { _ in StderrLogHandler(level: debug ? .debug : .warning) }
         do {
+            try checkHelpTopic(arguments)
             var command = try ScionCommand.parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
@@ -34,13 +35,51 @@ public enum ScionCLI {
             return error.exitCode
         } catch {
             let code = ScionCommand.exitCode(for: error)
-            let message = ScionCommand.fullMessage(for: error)
             if code == .success {
-                print(message)
-            } else {
-                FileHandle.standardError.write(Data((message + "\n").utf8))
+                print(ScionCommand.fullMessage(for: error))
+                return 0
             }
+            if code == .validationFailure {
+                reportUsageError(ScionCommand.message(for: error), arguments: arguments)
+                return usageErrorExitCode
+            }
+            FileHandle.standardError.write(Data((ScionCommand.fullMessage(for: error) + "\n").utf8))
             return code.rawValue
+        }
+    }
+
+    /// docs/cli.md: an argument error exits 2 with one `error:` line and a
+    /// hint naming the help of the command that was meant.
+    static let usageErrorExitCode: Int32 = 2
+
+    static func reportUsageError(_ message: String, arguments: [String]) {
+        let firstLine = message.split(separator: "\n").first.map(String.init) ?? message
+        let sentence = firstLine.hasPrefix("Error: ") ? String(firstLine.dropFirst("Error: ".count)) : firstLine
+        let path = commandPath(arguments)
+        let help = (["scion"] + path + ["--help"]).joined(separator: " ")
+        FileHandle.standardError.write(Data("error: \(sentence)\nusage: see '\(help)'\n".utf8))
+    }
+
+    /// The subcommand names at the start of `arguments` (`["templates", "show"]`).
+    static func commandPath(_ arguments: [String]) -> [String] {
+        var command: ParsableCommand.Type = ScionCommand.self
+        var path: [String] = []
+        for argument in arguments {
+            guard let subcommand = command.configuration.subcommands.first(where: {
+                $0._commandName == argument || $0.configuration.aliases.contains(argument)
+            }) else { break }
+            path.append(argument)
+            command = subcommand
+        }
+        return path
+    }
+
+    /// `scion help nosuch` fails instead of printing the top-level help.
+    static func checkHelpTopic(_ arguments: [String]) throws {
+        guard arguments.first == "help", arguments.count > 1 else { return }
+        let topic = Array(arguments.dropFirst())
+        if commandPath(topic).count < topic.count {
+            throw ValidationError("no command named '\(topic.joined(separator: " "))'")
         }
     }
 

@@ -114,4 +114,31 @@ struct BadInputTests {
         #expect(result.status != 0)
         #expect(result.stderr.contains("not in a git repository"))
     }
+
+    @Test("argument errors exit 2 with one error line and a usage hint naming the command's help", arguments: [
+        (["start"], "scion start --help"),
+        (["list", "--bogus"], "scion list --help"),
+        (["templates", "show"], "scion templates show --help"),
+        (["nosuch"], "scion --help"),
+        (["help", "nosuch"], "scion --help"),
+        (["delete"], "scion delete --help"),
+    ])
+    func argumentErrors(arguments: [String], help: String) throws {
+        let sandbox = try ScionSandbox()
+        let result = try sandbox.scion(arguments)
+        #expect(result.status == 2, "got \(result.status): \(result.stderr)")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 2, "got: \(result.stderr)")
+        #expect(lines.first?.hasPrefix("error: ") == true)
+        #expect(lines.last == "usage: see '\(help)'")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("help for a command that exists still prints it and exits 0")
+    func helpForACommand() throws {
+        let sandbox = try ScionSandbox()
+        let result = try sandbox.scion("help", "list")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE: scion list"))
+    }
 }
