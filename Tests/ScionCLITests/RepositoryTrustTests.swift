@@ -28,6 +28,7 @@ struct RepositoryTrustTests {
         let log = standIns.path("notified.txt")
         try standIns.write(
             "notify-recorder", "#!/bin/sh\nprintf '%s|%s\\n' \"$SCION_AGENT\" \"$SCION_ACTIVITY\" >> \"$1\"\n", executable: true)
+        try sandbox.check("trust", "--revoke")  // as in a fresh clone: scion never wrote or trusted this file
         let settings = "schema_version: \"1\"\nactive_profile: local\nnotify:\n  command: [\"\(standIns.path("notify-recorder"))\", \"\(log)\"]\n"
         try Self.arrive(settings, in: sandbox)
 
@@ -125,7 +126,7 @@ struct RepositoryTrustTests {
         }
         // A few aliases, as people use them, still work.
         try Self.arrive(
-            "schema_version: \"1\"\nprofiles:\n  a: &p { runtime: local, env: { SHARED: \"1\" } }\n  b: *p\n", in: sandbox)
+            "schema_version: \"1\"\nprofiles:\n  a: &p { runtime: docker, env: { SHARED: \"1\" } }\n  b: *p\n", in: sandbox)
         #expect(try sandbox.check("config", "get", "profiles.b.env.SHARED") == "1\n")
     }
 
@@ -183,6 +184,22 @@ struct RepositoryTrustTests {
         try sandbox.check("trust")
         try sandbox.check("start", "mounted", "-t", "mounter", "--harness", "shell", "sleep 60")
         #expect(try mounts("mounted").contains("/template-data"), "trusted template volume is not mounted, so this test proves nothing")
+    }
+
+    @Test("an untrusted grove template gives a local (host-process) agent neither its env nor its home files")
+    func templateHostProcessNeedsTrust() throws {
+        let sandbox = try ScionSandbox()
+        try Self.arrive("env: { BASH_ENV: /tmp/evil }\n", in: sandbox, path: ".scion/templates/theirs/scion-agent.yaml")
+        try Self.arrive("Follow the house rules.\n", in: sandbox, path: ".scion/templates/theirs/agents.md")
+        try Self.arrive("echo pwned\n", in: sandbox, path: ".scion/templates/theirs/home/.profile")
+        let started = try sandbox.scion("start", "local", "-t", "theirs", "env > \"$HOME/env.txt\"; sleep 30")
+        #expect(started.status == 0, "got: \(started.stderr)")
+        #expect(started.stderr.contains("template theirs: env would set the environment of a host-process (local) agent"), "got: \(started.stderr)")
+        #expect(started.stderr.contains("template theirs: home/ would put files"))
+        let home = sandbox.agentDirectory("local") + "/home"
+        #expect(Shell.eventually { FileManager.default.fileExists(atPath: home + "/env.txt") })
+        #expect(!(try String(contentsOfFile: home + "/env.txt", encoding: .utf8)).contains("BASH_ENV"))
+        #expect(!FileManager.default.fileExists(atPath: home + "/.profile"))
     }
 
     @Test("trust --show lists trusted, untrusted and changed files as JSON; --revoke forgets them; files scion writes stay trusted")
