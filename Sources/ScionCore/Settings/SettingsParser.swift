@@ -14,6 +14,7 @@ enum SettingsParser {
     }
 
     static func parse(_ text: String, source: String) throws -> SettingsNode {
+        try YAMLAliasScan.check(text, source: source, limit: aliasExpansionLimit)
         let parser: Parser
         let root: Node?
         do {
