@@ -137,7 +137,7 @@ public struct ScionCommand: AsyncParsableCommand {
         subcommands: [
             Init.self, Start.self, Create.self, Stop.self, Resume.self, Delete.self, List.self, Watch.self,
             Attach.self, Look.self, Logs.self, Message.self, TemplatesCommand.self, ConfigCommand.self,
-            PluginsCommand.self, Doctor.self, Version.self, Hook.self, StatusReport.self,
+            PluginsCommand.self, Doctor.self, Trust.self, Version.self, Hook.self, StatusReport.self,
         ]
     )
 

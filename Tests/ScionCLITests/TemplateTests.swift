@@ -76,6 +76,8 @@ struct TemplateTests {
         try "- tests pass\n".write(toFile: folder + "/home/notes/checklist.md", atomically: true, encoding: .utf8)
         try "#!/bin/sh\necho hi\n".write(toFile: folder + "/home/bin-tool", atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder + "/home/bin-tool")
+        // Edited by hand: a local agent gets the template's env and home once the user trusts the new content.
+        try sandbox.check("trust")
 
         try sandbox.check("start", "rev", "-t", "reviewer", "review the branch")
         let home = HarnessScenarios.home(sandbox, "rev")

@@ -11,16 +11,21 @@ public enum FixturePlugins {
     /// `abiVersion` during negotiation, and its manifest lists `manifestVersions`.
     public static func buildCPlugin(
         in folder: String, name: String, kind: String, abiVersion: Int = 1, manifestVersions: [Int] = [1],
-        responses: [String: String] = [:], exportEntry: Bool = true
+        responses: [String: String] = [:], exportEntry: Bool = true, constructorMarker: String? = nil
     ) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let cases = responses.keys.sorted().map { operation in
             "  if (strcmp(operation, \(cString(operation))) == 0) return answer(response, \(cString(responses[operation]!)), SCION_OK);"
         }.joined(separator: "\n")
+        // A constructor runs at dlopen, before any ABI call: the marker proves a library was loaded at all.
+        let constructor = constructorMarker.map {
+            "#include <stdio.h>\n__attribute__((constructor)) static void loaded(void) { FILE *f = fopen(\(cString($0)), \"w\"); if (f) fclose(f); }\n"
+        } ?? ""
         let source = """
             #include <stdlib.h>
             #include <string.h>
             #include "scion_plugin.h"
+            \(constructor)
 
             static void *(*host_alloc)(size_t);
 

@@ -21,7 +21,8 @@ struct Init: AsyncParsableCommand {
             }
             root = repository
         }
-        let (grove, actions) = try Grove.initialize(root: root, isGlobal: global.global)
+        let (grove, actions) = try Grove.initialize(
+            root: root, isGlobal: global.global, trust: TrustStore(globalDirectory: context.globalDirectory))
         if global.format == .json {
             try Output.json(["grove": grove.directory, "actions": actions.joined(separator: "\n")])
             return

@@ -64,7 +64,9 @@ public struct Grove: Sendable, Equatable {
 
     /// Creates the grove (idempotent): `.scion/`, `settings.yaml`, the
     /// agents folder and its `.gitignore` entry. Returns what it did.
-    public static func initialize(root: String, isGlobal: Bool) throws -> (grove: Grove, actions: [String]) {
+    /// The settings file it writes is recorded as trusted in `trust` (the
+    /// user's store): scion wrote it, so it is the user's own.
+    public static func initialize(root: String, isGlobal: Bool, trust: TrustStore? = nil) throws -> (grove: Grove, actions: [String]) {
         let grove = Grove(directory: root + "/.scion", isGlobal: isGlobal)
         var actions: [String] = []
         let manager = FileManager.default
@@ -75,6 +77,7 @@ public struct Grove: Sendable, Equatable {
         }
         if !manager.fileExists(atPath: grove.settingsFile) {
             try AtomicFile.write(seedSettings, to: grove.settingsFile)
+            if !isGlobal { try trust?.update(trust: [(grove.settingsFile, Data(seedSettings.utf8))]) }
             actions.append("wrote \(grove.settingsFile)")
         }
         if !isGlobal {

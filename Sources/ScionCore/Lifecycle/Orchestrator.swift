@@ -223,14 +223,19 @@ public final class Orchestrator: Sendable {
 
     /// The agent's template layers; a template deleted since the agent was
     /// created leaves the default layers, with a warning.
+    /// An untrusted grove template loses what needs trust (RepositoryTrust).
     private func templateLayers(_ record: AgentRecord) throws -> TemplateLayers {
         let name = record.template ?? BuiltInTemplate.defaultName
+        let layers: TemplateLayers
         do {
-            return try templates.layers(name)
+            layers = try templates.layers(name)
         } catch let error as ScionError where error.code == .notFound {
             logger.warning("agent \(record.name): template \(name) no longer exists; using the default template")
-            return try templates.layers(BuiltInTemplate.defaultName)
+            layers = try templates.layers(BuiltInTemplate.defaultName)
         }
+        let restricted = RepositoryTrust.restrict(layers, hostProcess: record.runtimeType == "local")
+        RepositoryTrust.announce(restricted.skipped)
+        return restricted.layers
     }
 
     /// Template files, auth, harness provisioning and the run spec. Secrets

@@ -42,6 +42,8 @@ public struct PluginCatalog: Sendable {
                     var library = manifest.library.hasPrefix("/") ? manifest.library : folder + "/" + manifest.library
                     if !manager.fileExists(atPath: library), let libraryDirectory = location.libraryDirectory {
                         library = libraryDirectory + "/" + (manifest.library as NSString).lastPathComponent
+                    } else {
+                        try Self.checkInside(library, folder: folder, manifest: manifest, manifestPath: manifestPath)
                     }
                     plugins.append(DiscoveredPlugin(
                         manifest: manifest, manifestPath: manifestPath, libraryPath: library, source: location.source))
@@ -52,6 +54,24 @@ public struct PluginCatalog: Sendable {
         }
         self.plugins = plugins
         self.problems = problems
+    }
+
+    /// A manifest's library must be inside the plugin's folder once
+    /// symlinks are resolved: dlopen runs a library's constructors, so a
+    /// `../../evil.so` must never be followed out (not even by `plugins
+    /// list` or `doctor`).
+    static func checkInside(_ library: String, folder: String, manifest: PluginManifest, manifestPath: String) throws {
+        func resolved(_ path: String) -> String {
+            guard let real = realpath(path, nil) else { return (path as NSString).standardizingPath }
+            defer { free(real) }
+            return String(cString: real)
+        }
+        let base = resolved(folder)
+        let target = resolved(library)
+        guard !target.hasPrefix(base + "/") else { return }
+        throw ScionError(
+            .plugin,
+            "plugin manifest \(manifestPath): library \"\(manifest.library)\" resolves to \(target), outside the plugin's folder \(base); a plugin's library must be inside its folder, so this plugin is not loaded")
     }
 
     public static func standardLocations(settingsPaths: [String], globalDirectory: String, executablePath: String) -> [SearchLocation] {

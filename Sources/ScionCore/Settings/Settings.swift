@@ -48,6 +48,8 @@ public struct Settings: Sendable {
 
     public let tree: SettingsNode
     public let warnings: [String]
+    /// Values of an untrusted grove file that were left out (RepositoryTrust).
+    public internal(set) var skippedUntrusted: [UntrustedValue] = []
 
     init(tree: SettingsNode, warnings: [String]) throws {
         self.tree = tree

@@ -21,12 +21,24 @@ public enum SettingsEditor {
         _ = try SettingsParser.parse(text, source: file)
         let directory = (file as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let backup = try? String(contentsOfFile: file, encoding: .utf8)
+        let backup = FileManager.default.contents(atPath: file)
+        // scion writes this for the user: a grove file the user trusted (or
+        // that did not exist) stays trusted with its new content.
+        let store = TrustStore(globalDirectory: loader.globalDirectory)
+        let keepsTrust = file != SettingsLoader.settingsFile(in: loader.globalDirectory)
+            && (backup == nil || store.state(of: file, data: backup!) == .trusted)
         try AtomicFile.write(text, to: file)
+        if keepsTrust { try store.update(trust: [(file, Data(text.utf8))]) }
         do {
             _ = try loader.load()
         } catch {
-            if let backup { try? AtomicFile.write(backup, to: file) } else { try? FileManager.default.removeItem(atPath: file) }
+            if let backup {
+                try? AtomicFile.write(backup, to: file)
+                if keepsTrust { try? store.update(trust: [(file, backup)]) }
+            } else {
+                try? FileManager.default.removeItem(atPath: file)
+                if keepsTrust { try? store.update(trust: [], revoke: [file]) }
+            }
             throw ScionError.wrap(error, "not saved: \(key)=\(value) would make the settings invalid")
         }
     }

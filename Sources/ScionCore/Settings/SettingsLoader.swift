@@ -20,40 +20,83 @@ public struct SettingsLoader: Sendable {
     public var groveDirectory: String?
     public var environment: [String: String]
     public var overrides: [Override]
+    /// True to take the grove's settings whole, trusted or not (tests of
+    /// layering); by default an untrusted grove file loses the values that
+    /// need trust (RepositoryTrust).
+    public var trustsRepository: Bool
+    /// Whether load() says on stderr what it skipped (once per process).
+    public var announcesSkipped = true
 
-    public init(globalDirectory: String, groveDirectory: String?, environment: [String: String], overrides: [Override] = []) {
+    public init(
+        globalDirectory: String, groveDirectory: String?, environment: [String: String], overrides: [Override] = [],
+        trustsRepository: Bool = false
+    ) {
         self.globalDirectory = globalDirectory
         self.groveDirectory = groveDirectory
         self.environment = environment
         self.overrides = overrides
+        self.trustsRepository = trustsRepository
     }
 
     public static func settingsFile(in directory: String) -> String { directory + "/settings.yaml" }
 
     public func load() throws -> Settings {
         var warnings: [String] = []
-        var tree = try SettingsParser.parse(BuiltInSettings.yaml, source: SettingsOrigin.builtIn.source)
+        let builtIn = try SettingsParser.parse(BuiltInSettings.yaml, source: SettingsOrigin.builtIn.source)
             .stamped(SettingsOrigin.builtIn)
+        var layers: [SettingsNode] = []
+        var untrustedGrove: (index: Int, layer: SettingsNode, state: TrustStore.State, path: String)?
         var directories = [globalDirectory]
         if let groveDirectory, groveDirectory != globalDirectory { directories.append(groveDirectory) }
         for directory in directories {
             let path = Self.settingsFile(in: directory)
-            guard let layer = try Self.readFile(path) else { continue }
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            let layer = try Self.parse(data, path: path)
             warnings += SettingsSchema.root.unknownKeys(in: layer)
-            tree = tree.merged(with: layer)
+            if directory != globalDirectory, trustsRepository == false {
+                let state = TrustStore(globalDirectory: globalDirectory).state(of: path, data: data)
+                if state != .trusted { untrustedGrove = (layers.count, layer, state, path) }
+            }
+            layers.append(layer)
         }
+        var skipped: [UntrustedValue] = []
+        if let untrustedGrove {
+            // First without the values that always need trust, to learn which
+            // profiles run agents as host processes; then without those too.
+            layers[untrustedGrove.index] = RepositoryTrust.restrict(
+                untrustedGrove.layer, hostProcessProfiles: [], harnessConfigsRunOnHost: false).layer
+            let first = try Settings(tree: layered(builtIn, layers), warnings: [])
+            let onHost = Set(first.profiles.values.filter { first.runtimes[$0.runtime]?.type == "local" }.map(\.name))
+            let restricted = RepositoryTrust.restrict(
+                untrustedGrove.layer, hostProcessProfiles: onHost, harnessConfigsRunOnHost: onHost.contains(first.activeProfile))
+            layers[untrustedGrove.index] = restricted.layer
+            skipped = restricted.skipped
+            if announcesSkipped { RepositoryTrust.announce(skipped, file: untrustedGrove.path, state: untrustedGrove.state) }
+        }
+        var settings = try Settings(tree: layered(builtIn, layers), warnings: warnings)
+        settings.skippedUntrusted = skipped
+        return settings
+    }
+
+    /// The layers merged, then SCION_* variables and flags on top.
+    private func layered(_ builtIn: SettingsNode, _ layers: [SettingsNode]) -> SettingsNode {
+        var tree = layers.reduce(builtIn) { $0.merged(with: $1) }
         for (path, value, name) in environmentOverrides() {
             tree = tree.setting(SettingsNode(.scalar(value), origin: SettingsOrigin("environment \(name)")), at: path[...])
         }
         for override in overrides {
             tree = tree.setting(SettingsNode(.scalar(override.value), origin: SettingsOrigin("flag \(override.flag)")), at: override.path[...])
         }
-        return try Settings(tree: tree, warnings: warnings)
+        return tree
     }
 
     /// The parsed file, or nil when it does not exist.
     static func readFile(_ path: String) throws -> SettingsNode? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try parse(data, path: path)
+    }
+
+    static func parse(_ data: Data, path: String) throws -> SettingsNode {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ScionError(.invalidSettings, "\(path): not UTF-8 text")
         }

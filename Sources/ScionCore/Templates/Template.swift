@@ -27,6 +27,12 @@ public struct Template: Sendable, Equatable {
     /// agents.md: may use {{agent}}, {{branch}} and {{grove}}.
     public var instructions: String?
     public var systemPrompt: String?
+    /// False for a grove template whose files the user has not trusted
+    /// (`scion trust`); see RepositoryTrust.
+    public var trusted: Bool = true
+    /// False when its `home/` must not be copied (an untrusted template of
+    /// a host-process agent).
+    public var copiesHome: Bool = true
 
     public static let configFile = "scion-agent.yaml"
     public static let instructionsFile = "agents.md"
@@ -35,7 +41,7 @@ public struct Template: Sendable, Equatable {
 
     /// The folder whose files are copied into the agent home, if any.
     public var homeDirectory: String? {
-        guard let directory else { return nil }
+        guard let directory, copiesHome else { return nil }
         var isDirectory: ObjCBool = false
         let home = directory + "/" + Self.homeFolder
         return FileManager.default.fileExists(atPath: home, isDirectory: &isDirectory) && isDirectory.boolValue ? home : nil
@@ -80,7 +86,7 @@ public struct Template: Sendable, Equatable {
 extension Template: Encodable {
     enum CodingKeys: String, CodingKey {
         case name, source, directory, description, harnessConfig = "default_harness_config", model, env, volumes
-        case instructions, systemPrompt = "system_prompt", homeFiles = "home_files"
+        case instructions, systemPrompt = "system_prompt", homeFiles = "home_files", trusted
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -96,6 +102,7 @@ extension Template: Encodable {
         try container.encodeIfPresent(instructions, forKey: .instructions)
         try container.encodeIfPresent(systemPrompt, forKey: .systemPrompt)
         try container.encode(homeFiles, forKey: .homeFiles)
+        try container.encode(trusted, forKey: .trusted)
     }
 }
 

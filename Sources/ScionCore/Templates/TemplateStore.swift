@@ -9,9 +9,12 @@ public struct TemplateStore: Sendable {
     public let groveTemplates: String?
     /// `~/.scion/templates`.
     public let globalTemplates: String
+    /// `~/.scion`, where the trust store lives.
+    let globalDirectory: String
 
     public init(grove: Grove?, globalDirectory: String) {
         globalTemplates = globalDirectory + "/templates"
+        self.globalDirectory = globalDirectory
         groveTemplates = grove.map(\.templatesDirectory).flatMap { $0 == globalDirectory + "/templates" ? nil : $0 }
     }
 
@@ -28,7 +31,13 @@ public struct TemplateStore: Sendable {
     public func find(_ name: String) throws -> Template? {
         for (source, directory) in folders {
             let folder = directory + "/" + name
-            if Self.isDirectory(folder) { return try Template.load(name: name, source: source, directory: folder) }
+            if Self.isDirectory(folder) {
+                var template = try Template.load(name: name, source: source, directory: folder)
+                if source == .grove {
+                    template.trusted = GroveTrust.isTrusted(templateDirectory: folder, store: TrustStore(globalDirectory: globalDirectory))
+                }
+                return template
+            }
         }
         return name == BuiltInTemplate.defaultName ? BuiltInTemplate.defaultTemplate : nil
     }
@@ -86,19 +95,28 @@ public struct TemplateStore: Sendable {
         }
         let manager = FileManager.default
         try manager.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let store = TrustStore(globalDirectory: globalDirectory)
         if let from {
-            guard let directory = try require(from).directory else {
+            let source = try require(from)
+            guard let directory = source.directory else {
                 throw ScionError(.invalidArgument, "the built-in default template is every agent's base layer already; create \(name) without --from")
             }
             guard description == nil, harnessConfig == nil else {
                 throw ScionError(.invalidArgument, "with --from, edit the copy's \(Template.configFile) instead of passing --description or --harness")
             }
             try manager.copyItem(atPath: directory, toPath: folder)
+            // A copy is as trusted as what it was copied from.
+            if !global, source.trusted {
+                try store.update(trust: GroveTrust.filesUnder(folder).compactMap { path in GroveTrust.content(path).map { (path, $0) } })
+            }
         } else {
             try manager.createDirectory(atPath: folder + "/" + Template.homeFolder, withIntermediateDirectories: true)
             try AtomicFile.write(Self.configText(description: description, harnessConfig: harnessConfig), to: folder + "/" + Template.configFile)
             try AtomicFile.write("", to: folder + "/" + Template.instructionsFile)
             try AtomicFile.write("", to: folder + "/" + Template.systemPromptFile)
+            if !global {
+                try store.update(trust: GroveTrust.filesUnder(folder).compactMap { path in GroveTrust.content(path).map { (path, $0) } })
+            }
         }
         return try Template.load(name: name, source: global ? .global : .grove, directory: folder)
     }
