@@ -21,6 +21,9 @@ public struct ContainerRunPlan: Sendable, Equatable {
     public var image: String
     /// The container's command: the tmux client that creates the session.
     public var command: [String]
+    /// The harness argv, which `ContainerRuntime` writes into the home for
+    /// the session's wrapper (see `HarnessLaunch`).
+    public var harnessCommand: [String]
     /// The container's whole environment (spec env, HOME, TERM).
     public var env: [String: String]
     /// Names in `env` whose values must never be logged or shown.
@@ -63,6 +66,7 @@ public struct ContainerRunPlan: Sendable, Equatable {
         workdir = spec.workdir
         home = spec.home
         command = Self.sessionCommand(spec)
+        harnessCommand = spec.command
 
         var env = spec.env
         env["HOME"] = spec.home
@@ -129,7 +133,7 @@ public struct ContainerRunPlan: Sendable, Equatable {
     /// parser).
     static func sessionCommand(_ spec: RunSpec) -> [String] {
         let tmux = ["tmux", "-f", spec.session.configFile ?? "/dev/null"]
-            + Tmux.newSession(spec.session, workdir: spec.workdir, command: spec.command, detached: false)
+            + Tmux.newSession(spec.session, workdir: spec.workdir, detached: false)
             + [";", "run-shell", "touch \"$HOME/\(readyPath)\""]
         return ["sh", "-c", "stty cols \(terminalColumns) rows \(terminalRows) 2>/dev/null; exec \"$@\"", "scion-session"] + tmux
     }

@@ -166,5 +166,6 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
         }
         try? FileManager.default.removeItem(atPath: plan.exitStatusPath)
         try? FileManager.default.removeItem(atPath: plan.readyMarkerPath)
+        try HarnessLaunch.write(plan.harnessCommand, home: plan.home)
     }
 }

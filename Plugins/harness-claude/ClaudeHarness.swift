@@ -42,7 +42,8 @@ struct ClaudeHarness: HarnessPlugin {
     }
 
     /// `claude --dangerously-skip-permissions [--continue] [--model M]
-    /// [--append-system-prompt S] [args] [task]`.
+    /// [--append-system-prompt S] [args] [task]`; a task too long for one
+    /// argument becomes a prompt that points at the task file.
     func command(_ request: ProvisionRequest) -> [String] {
         var argv = ["claude", "--dangerously-skip-permissions"]
         if request.resume { argv.append("--continue") }
@@ -51,7 +52,7 @@ struct ClaudeHarness: HarnessPlugin {
             argv += ["--append-system-prompt", systemPrompt]
         }
         argv += request.config.args
-        if let task = Text.nonEmpty(request.task) {
+        if let task = TaskArgument.prompt(request) {
             // A task that looks like an option must not be parsed as one.
             if task.hasPrefix("-") { argv.append("--") }
             argv.append(task)

@@ -35,12 +35,13 @@ struct CodexHarness: HarnessPlugin {
 
     /// Start: `codex --dangerously-bypass-approvals-and-sandbox [--model M]
     /// [task] [args]`; resume: `codex resume --last` with the same flags
-    /// (the resume subcommand takes the interactive flags itself).
+    /// (the resume subcommand takes the interactive flags itself). A task
+    /// too long for one argument becomes a prompt that points at the task file.
     func command(_ request: ProvisionRequest) -> [String] {
         var argv = request.resume ? ["codex", "resume", "--last"] : ["codex"]
         argv.append("--dangerously-bypass-approvals-and-sandbox")
         if let model = Text.nonEmpty(request.config.model) { argv += ["--model", model] }
-        if let task = Text.nonEmpty(request.task) {
+        if let task = TaskArgument.prompt(request) {
             if task.hasPrefix("-") {
                 // An option-like task goes after "--", so the args move before it.
                 argv += request.config.args + ["--", task]

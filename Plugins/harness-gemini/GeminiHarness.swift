@@ -50,13 +50,14 @@ struct GeminiHarness: HarnessPlugin {
     }
 
     /// `gemini --yolo [--resume latest] [--model M] [args]
-    /// [--prompt-interactive TASK]`.
+    /// [--prompt-interactive TASK]`; a task too long for one argument
+    /// becomes a prompt that points at the task file.
     func command(_ request: ProvisionRequest) -> [String] {
         var argv = ["gemini", "--yolo"]
         if request.resume { argv += ["--resume", "latest"] }
         if let model = Text.nonEmpty(request.config.model) { argv += ["--model", model] }
         argv += request.config.args
-        if let task = Text.nonEmpty(request.task) {
+        if let task = TaskArgument.prompt(request) {
             // yargs would read a task that starts with "-" as an option.
             argv += task.hasPrefix("-") ? ["--prompt-interactive=" + task] : ["--prompt-interactive", task]
         }

@@ -3,6 +3,12 @@ import ScionPluginKit
 /// Runs `<args> <task>`: with args `["sh", "-c"]` (the `shell` config) the
 /// task is a shell script the user wrote; with no args, the task's first
 /// word is the program. It needs no credentials and has no hooks.
+///
+/// A task too long for one argument (`HarnessLaunch.maxArgumentBytes`):
+/// a shell config (its args end in a `-c` option) sources the task file
+/// instead (`sh -c '. "$0"' <task file>`), byte for byte the same script;
+/// any other config is refused, since its program takes the task as an
+/// argument (it can read `$SCION_TASK_FILE` instead).
 struct GenericHarness: HarnessPlugin {
     let description = HarnessDescription(
         plugin: PluginDescription(
@@ -20,7 +26,15 @@ struct GenericHarness: HarnessPlugin {
     func provision(_ request: ProvisionRequest) throws -> Provision {
         var command = request.config.args
         if let task = request.task, !task.isEmpty {
-            command.append(task)
+            if HarnessLaunch.fitsInArgument(task) {
+                command.append(task)
+            } else if let file = request.taskFile, Self.runsScript(command) {
+                command += [". \"$0\"", file]
+            } else {
+                throw PluginError(
+                    .invalidArgument,
+                    "the task is \(task.utf8.count) bytes, more than the \(HarnessLaunch.maxArgumentBytes) bytes one argument can hold, and harness config \(request.config.name) passes it as an argument; make its program read the file $SCION_TASK_FILE instead")
+            }
         } else if command.last == "-c" {
             throw PluginError(
                 .invalidArgument,
@@ -34,6 +48,13 @@ struct GenericHarness: HarnessPlugin {
         var env = request.config.env
         if let model = request.config.model { env["SCION_MODEL"] = model }
         return Provision(command: command, env: env)
+    }
+
+    /// Whether the args end in a shell's "run this script" option (`-c`,
+    /// `-lc`, `-ec`...).
+    static func runsScript(_ args: [String]) -> Bool {
+        guard let last = args.last, last.count >= 2, last.hasPrefix("-"), !last.hasPrefix("--") else { return false }
+        return last.hasSuffix("c")
     }
 
     func normalizeHook(_ event: HookEvent) throws -> ActivityUpdate {

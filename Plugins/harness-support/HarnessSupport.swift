@@ -45,6 +45,19 @@ public enum Text {
     }
 }
 
+/// The task as a harness's prompt argument.
+public enum TaskArgument {
+    /// The task itself when it fits in one argument (with `reserve` bytes to
+    /// spare for an option it is glued to), else a short prompt that points
+    /// the agent at the task file, which holds the task byte for byte.
+    public static func prompt(_ request: ProvisionRequest, reserve: Int = 64) -> String? {
+        guard let task = Text.nonEmpty(request.task) else { return nil }
+        guard task.utf8.count + reserve > HarnessLaunch.maxArgumentBytes, let file = request.taskFile else { return task }
+        return "Your task is in the file \(file) (\(task.utf8.count) bytes; it was too long to pass as an argument). "
+            + "Read the whole file first, then do what it says."
+    }
+}
+
 public enum JSONText {
     /// Pretty JSON (two-space indent, sorted keys, final newline). Strings go
     /// through JSONEncoder, so quotes, backslashes and control characters in

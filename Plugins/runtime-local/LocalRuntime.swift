@@ -23,6 +23,7 @@ struct LocalRuntime: RuntimePlugin {
         try? FileManager.default.removeItem(atPath: spec.home + "/" + Tmux.exitPath)
         try FileManager.default.createDirectory(
             atPath: spec.home + "/.scion", withIntermediateDirectories: true)
+        try HarnessLaunch.write(spec.command, home: spec.home)
 
         var environment = spec.env
         environment["HOME"] = spec.home
@@ -32,7 +33,7 @@ struct LocalRuntime: RuntimePlugin {
         environment["SHELL"] = environment["SHELL"] ?? "/bin/sh"
         environment["USER"] = environment["USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "agent"
         let argv = ["tmux", "-f", spec.session.configFile ?? "/dev/null"]
-            + Tmux.newSession(spec.session, workdir: spec.workdir, command: spec.command, detached: true)
+            + Tmux.newSession(spec.session, workdir: spec.workdir, detached: true)
         let output = try Subprocess.run(argv, environment: environment, workingDirectory: spec.workdir)
         guard output.status == 0 else {
             try? agent.remove()

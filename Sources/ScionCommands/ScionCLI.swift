@@ -26,9 +26,9 @@ public enum ScionCLI {
             }
             return 0
         } catch let error as ScionError {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(TerminalText.line(error.message))\n".utf8))
             if debug, let cause = error.cause {
-                FileHandle.standardError.write(Data("cause: \(String(reflecting: cause))\n".utf8))
+                FileHandle.standardError.write(Data("cause: \(TerminalText.line(String(reflecting: cause)))\n".utf8))
             }
             return error.exitCode
         } catch let error as CommandFailure {

@@ -9,6 +9,9 @@ struct AgentOptions: ParsableArguments {
     @Argument(parsing: .remaining, help: "The task, passed to the harness verbatim (several words are joined with spaces).")
     var task: [String] = []
 
+    @Option(name: .customLong("task-file"), help: "Read the task from this file ('-': standard input), byte for byte; for tasks of any size.")
+    var taskFile: String?
+
     @Option(name: [.customLong("harness"), .customLong("harness-config")], help: "The harness config to use (settings harness_configs), e.g. shell, claude, gemini, codex.")
     var harnessConfig: String?
 
@@ -30,9 +33,9 @@ struct AgentOptions: ParsableArguments {
     @Option(help: "The auth method to use (for example api-key), instead of detecting one.")
     var harnessAuth: String?
 
-    var request: StartRequest {
+    func request() throws -> StartRequest {
         StartRequest(
-            name: name, task: task.isEmpty ? nil : task.joined(separator: " "), harnessConfig: harnessConfig,
+            name: name, task: try TaskText.task(words: task, file: taskFile), harnessConfig: harnessConfig,
             image: image, branch: branch, base: base, template: template, noAuth: noAuth, harnessAuth: harnessAuth)
     }
 }

@@ -33,7 +33,7 @@ struct Delete: AsyncParsableCommand {
             } catch {
                 let failure = ScionError.wrap(error, "cannot delete \(name)")
                 failures.append(failure)
-                FileHandle.standardError.write(Data("error: \(failure.message)\n".utf8))
+                FileHandle.standardError.write(Data("error: \(TerminalText.line(failure.message))\n".utf8))
             }
         }
         if global.format == .json { try Output.json(["deleted": deleted]) }

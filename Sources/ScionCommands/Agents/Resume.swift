@@ -8,13 +8,15 @@ struct Resume: AsyncParsableCommand {
 
     @Argument(help: "The agent.") var name: String
     @Argument(parsing: .remaining, help: "A new task for the agent (optional).") var task: [String] = []
+    @Option(name: .customLong("task-file"), help: "Read the new task from this file ('-': standard input), byte for byte.")
+    var taskFile: String?
     @Flag(name: [.customShort("a"), .long], help: "Attach once it runs.") var attach = false
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         let orchestrator = try global.orchestrator()
-        let record = try orchestrator.resume(name, task: task.isEmpty ? nil : task.joined(separator: " ")) { event in
-            FileHandle.standardError.write(Data("\(event.message)\n".utf8))
+        let record = try orchestrator.resume(name, task: try TaskText.task(words: task, file: taskFile)) { event in
+            FileHandle.standardError.write(Data("\(TerminalText.line(event.message))\n".utf8))
         }
         if global.format == .json { try Output.json(record) } else { print(record.summary(verb: "resumed")) }
         if attach { try AttachRunner.attach(try orchestrator.attachCommand(name)) }

@@ -19,8 +19,8 @@ struct Start: AsyncParsableCommand {
 
     func run() async throws {
         let orchestrator = try global.orchestrator()
-        let record = try orchestrator.start(agent.request) { event in
-            FileHandle.standardError.write(Data("\(event.message)\n".utf8))
+        let record = try orchestrator.start(try agent.request()) { event in
+            FileHandle.standardError.write(Data("\(TerminalText.line(event.message))\n".utf8))
         }
         if global.format == .json {
             try Output.json(record)
@@ -41,7 +41,7 @@ struct Create: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let record = try global.orchestrator().create(agent.request)
+        let record = try global.orchestrator().create(try agent.request())
         if global.format == .json { try Output.json(record) } else { print(record.summary(verb: "created")) }
     }
 }

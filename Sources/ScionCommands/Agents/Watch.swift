@@ -68,13 +68,13 @@ struct Watch: AsyncParsableCommand {
 
     private func emit(_ change: Change, _ encoder: JSONEncoder) throws {
         if global.format == .json {
-            Output.write(String(decoding: try encoder.encode(change), as: UTF8.self) + "\n")
+            Output.write(TerminalText.escapeJSON(String(decoding: try encoder.encode(change), as: UTF8.self)) + "\n")
             return
         }
         let time = ISO8601DateFormatter.string(from: change.at, timeZone: .current, formatOptions: [.withTime, .withColonSeparatorInTime])
         let was = change.previousPhase.map { previous in
             " (was \(change.previousActivity.map { "\(previous)/\($0)" } ?? previous))"
         } ?? ""
-        Output.write("\(time)  \(change.agent)  \(change.plainState)\(was)\(change.message.map { "  \($0)" } ?? "")\n")
+        Output.write("\(time)  \(change.agent)  \(change.plainState)\(was)\(change.message.map { "  \(TerminalText.line($0))" } ?? "")\n")
     }
 }

@@ -7,15 +7,17 @@ enum Output {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        print(TerminalText.escapeJSON(String(decoding: try encoder.encode(value), as: UTF8.self)))
     }
 
     static func write(_ text: String) {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
-    /// Columns padded to their widest cell.
+    /// Columns padded to their widest cell. Every cell is made one line
+    /// without control characters (cells often hold text an agent wrote).
     static func table(_ header: [String], _ rows: [[String]]) {
+        let rows = rows.map { $0.map(TerminalText.line) }
         let widths = header.indices.map { column in
             ([header] + rows).map { $0[column].count }.max() ?? 0
         }

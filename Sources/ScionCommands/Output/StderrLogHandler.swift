@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ScionCore
 
 /// Short log lines on stderr, never mixed with stdout output.
 struct StderrLogHandler: LogHandler {
@@ -17,6 +18,6 @@ struct StderrLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let prefix = event.level >= .error ? "error" : (event.level == .warning ? "warning" : event.level.rawValue)
-        FileHandle.standardError.write(Data("\(prefix): \(event.message)\n".utf8))
+        FileHandle.standardError.write(Data("\(prefix): \(TerminalText.line("\(event.message)"))\n".utf8))
     }
 }

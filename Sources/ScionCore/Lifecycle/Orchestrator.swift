@@ -263,19 +263,23 @@ public final class Orchestrator: Sendable {
         // A harness that cannot continue a session runs its task afresh.
         let supportsResume = try harness.describe().supportsResume
         let continuing = resume && supportsResume
+        let effectiveTask = continuing ? task : record.task
+        let taskFile = try TaskDelivery.writeTaskFile(effectiveTask, home: record.home)
         let provision = try harness.provision(ProvisionRequest(
-            agent: record.name, task: continuing ? task : record.task, config: configuration.harnessConfig,
+            agent: record.name, task: effectiveTask, config: configuration.harnessConfig,
             home: record.home, workdir: record.worktree, resume: continuing,
             instructions: template.instructions(agent: record.name, branch: record.branch, grove: grove.name),
             systemPrompt: template.systemPrompt,
             hookCommand: try helper.hookCommand(harness: record.harness, isolated: capabilities.isolated),
-            auth: record.noAuth ? nil : auth))
+            auth: record.noAuth ? nil : auth, taskFile: taskFile))
+        try TaskDelivery.check(provision.command, harness: record.harness)
         try home.write(provision.files)
 
         var env = configuration.env.merging(provision.env) { $1 }
         env["SCION_AGENT"] = record.name
         env["SCION_GROVE"] = grove.directory
         env["SCION_HARNESS"] = record.harness
+        if let taskFile { env["SCION_TASK_FILE"] = taskFile }
         if !capabilities.isolated {
             let hostPath = context.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
             env["PATH"] = (context.executablePath as NSString).deletingLastPathComponent + ":" + hostPath

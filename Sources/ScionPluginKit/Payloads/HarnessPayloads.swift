@@ -127,6 +127,11 @@ public struct HomeFile: Codable, Sendable, Equatable {
 public struct ProvisionRequest: Codable, Sendable, Equatable {
     public var agent: String
     public var task: String?
+    /// Where the task is, byte for byte, in the agent's view (a file in its
+    /// home, mode 0600); nil without a task or from an older host. A task
+    /// too long for one argument (`HarnessLaunch.maxArgumentBytes`) must
+    /// reach the harness through this file.
+    public var taskFile: String?
     public var config: HarnessConfig
     public var home: String
     public var workdir: String
@@ -146,10 +151,11 @@ public struct ProvisionRequest: Codable, Sendable, Equatable {
     public init(
         agent: String, task: String?, config: HarnessConfig, home: String, workdir: String, resume: Bool,
         instructions: String? = nil, systemPrompt: String? = nil, hookCommand: [String]? = nil,
-        auth: ResolvedAuth? = nil
+        auth: ResolvedAuth? = nil, taskFile: String? = nil
     ) {
         self.agent = agent
         self.task = task
+        self.taskFile = taskFile
         self.config = config
         self.home = home
         self.workdir = workdir
@@ -161,7 +167,7 @@ public struct ProvisionRequest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case agent, task, config, home, workdir, resume, instructions
+        case agent, task, taskFile = "task_file", config, home, workdir, resume, instructions
         case systemPrompt = "system_prompt", hookCommand = "hook_command", auth
     }
 }
