@@ -107,10 +107,13 @@ public struct WorktreeManager: Sendable {
     /// without following any symlink.
     public func remove(name: String, path: String, branch: String?, within boundary: String) throws {
         try withRepository { repository in
-            try removeAdministrativeEntry(repository, name: name)
             if FileManager.default.fileExists(atPath: boundary) {
                 try SafeRemoval(inside: boundary).remove(path)
+            } else if !((path as NSString).standardizingPath + "/").hasPrefix((boundary as NSString).standardizingPath + "/")
+                        || (path as NSString).standardizingPath == (boundary as NSString).standardizingPath {
+                throw ScionError(.permissionDenied, "refusing to remove \(path): it is not inside \(boundary)")
             }
+            try removeAdministrativeEntry(repository, name: name)
             if let branch {
                 deleteBranch(repository, branch)
             }
