@@ -10,6 +10,8 @@ import Testing
 struct SafeDeleteTests {
     // MARK: paths an agent can write are never followed (defect 1)
 
+    /// The agent writes `<folder>/.git` into its gitdir, as git would for a
+    /// worktree at `<folder>`: the old delete removed `<folder>` recursively.
     @Test("an agent that rewrites its gitdir to another folder or to the grove cannot make delete remove it",
           arguments: ["victim", "grove"])
     func rewrittenGitdirIsIgnored(target: String) throws {
@@ -20,10 +22,10 @@ struct SafeDeleteTests {
         let path = target == "victim" ? victim.path : sandbox.path
         try sandbox.check(
             "start", "evil", "--harness", "shell",
-            #"echo "\#(path)" > "$(git rev-parse --git-dir)/gitdir"; ln -s "\#(path)" escape; touch "$(git rev-parse --git-dir)/done"; sleep 60"#)
+            #"echo "\#(path)/.git" > "$(git rev-parse --git-dir)/gitdir"; ln -s "\#(path)" escape; touch "$(git rev-parse --git-dir)/done"; sleep 60"#)
         let admin = sandbox.path + "/.git/worktrees/scion-evil"
         #expect(Shell.eventually { FileManager.default.fileExists(atPath: admin + "/done") })
-        #expect(try String(contentsOfFile: admin + "/gitdir", encoding: .utf8) == path + "\n")
+        #expect(try String(contentsOfFile: admin + "/gitdir", encoding: .utf8) == path + "/.git\n")
         let result = try sandbox.scion("delete", "evil", "--force")
         #expect(result.status == 0, "delete failed: \(result.stderr)")
         #expect(victim.read("precious.txt") == "precious\n", "the folder the agent named was deleted")
@@ -42,7 +44,7 @@ struct SafeDeleteTests {
         try sandbox.repository.directory.write("uncommitted.txt", "user's own work\n")
         try sandbox.check(
             "start", "evil", "--harness", "shell",
-            #"echo "\#(sandbox.path)" > "$(git rev-parse --git-dir)/gitdir" && touch "$(git rev-parse --git-dir)/done"; sleep 60"#)
+            #"echo "\#(sandbox.path)/.git" > "$(git rev-parse --git-dir)/gitdir" && touch "$(git rev-parse --git-dir)/done"; sleep 60"#)
         let admin = sandbox.path + "/.git/worktrees/scion-evil"
         #expect(Shell.eventually(timeout: 30) { FileManager.default.fileExists(atPath: admin + "/done") },
                 "the agent did not rewrite its gitdir")
