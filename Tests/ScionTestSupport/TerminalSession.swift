@@ -23,16 +23,6 @@ public final class TerminalSession: @unchecked Sendable {
         try Shell.run(["tmux", "send-keys", "-t", "term"] + keys, environment: environment)
     }
 
-    /// The command's exit status once it has ended (asked of tmux, which
-    /// does not always draw its "Pane is dead" line), nil while it runs.
-    public var exitStatus: Int32? {
-        let result = try? Shell.run(
-            ["tmux", "display-message", "-p", "-t", "term", "#{pane_dead}:#{pane_dead_status}"], environment: environment)
-        let fields = (result?.stdout ?? "").trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":")
-        guard fields.count == 2, fields[0] == "1" else { return nil }
-        return Int32(fields[1])
-    }
-
     /// True once the command ended with exit status 0.
     public var endedCleanly: Bool { screen().contains("Pane is dead (status 0") }
 

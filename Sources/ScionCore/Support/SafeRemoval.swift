@@ -122,8 +122,14 @@ public struct SafeRemoval: Sendable {
         private mutating func emptyFolder(_ parent: Int32, _ name: String) throws {
             var fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             if fd < 0 && errno == EACCES {
-                // A folder made unreadable (chmod 000): it is ours, so open it up.
-                _ = fchmodat(parent, name, 0o700, 0)
+                // A folder made unreadable (chmod 000): it is ours, so open it
+                // up, through a handle on the folder itself (O_PATH), so a
+                // folder swapped for a symlink meanwhile changes nothing else.
+                let handle = openat(parent, name, 0o10000000 /* O_PATH */ | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if handle >= 0 {
+                    _ = chmod("/proc/self/fd/\(handle)", 0o700)
+                    close(handle)
+                }
                 fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             }
             guard fd >= 0 else {
