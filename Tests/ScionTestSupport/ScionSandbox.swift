@@ -66,7 +66,7 @@ public final class ScionSandbox: @unchecked Sendable {
     deinit {
         if let agents = try? agents() {
             let names = agents.compactMap { $0["name"] as? String }
-            if !names.isEmpty { _ = try? scion(["delete"] + names) }
+            if !names.isEmpty { _ = try? scion(["delete", "--force"] + names) }
         }
     }
 }

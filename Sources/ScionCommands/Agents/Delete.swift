@@ -5,11 +5,19 @@ import ScionCore
 struct Delete: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Delete agents: their container or process, worktree, branch and home.",
+        discussion: """
+            The branch goes only if scion created it. An agent with commits that no other branch \
+            holds, or with uncommitted files, is refused (exit 8); on a terminal you are asked \
+            instead (-y answers yes, --non-interactive refuses). --force deletes anyway; whatever \
+            is thrown away is reported with the branch tip, so `git branch <name> <sha>` restores it.
+            """,
         aliases: ["rm"])
 
     @Argument(help: "The agents to delete.") var names: [String] = []
     @Flag(name: [.customShort("b"), .customLong("preserve-branch")], help: "Keep the agents' git branches.")
     var preserveBranch = false
+    @Flag(name: [.customShort("f"), .long], help: "Delete even unmerged commits and uncommitted files (their tip is printed).")
+    var force = false
     @Flag(help: "Delete every stopped (or failed) agent of the grove.") var stopped = false
     @OptionGroup var global: GlobalOptions
 
@@ -23,21 +31,48 @@ struct Delete: AsyncParsableCommand {
         if stopped {
             targets += try orchestrator.list().filter { $0.phase == .stopped || $0.phase == .error }.map(\.name)
         }
-        var deleted: [String] = []
+        if global.format == .plain && targets.isEmpty { print("nothing to delete") }
+        try AgentDeletion(global: global, preserveBranch: preserveBranch, force: force).delete(targets, with: orchestrator)
+    }
+}
+
+/// Deletes agents one after the other, asking or refusing as the policy
+/// says, printing each result; shared by `delete` and `stop --rm`.
+struct AgentDeletion {
+    var global: GlobalOptions
+    var preserveBranch: Bool
+    var force: Bool
+
+    /// Deletes every name; prints plain lines as it goes, or one JSON
+    /// document at the end. Throws the first failure's exit status.
+    @discardableResult
+    func delete(_ names: [String], with orchestrator: Orchestrator, json: Bool = true) throws -> [DeleteOutcome] {
+        var outcomes: [DeleteOutcome] = []
         var failures: [ScionError] = []
-        for name in targets {
+        let options = DeleteOptions(preserveBranch: preserveBranch, force: force)
+        for name in names {
             do {
-                try orchestrator.delete(name, preserveBranch: preserveBranch)
-                deleted.append(name)
-                if global.format == .plain { print("deleted \(name)") }
+                let outcome = try orchestrator.delete(name, options: options) { risk in
+                    Confirmation.ask(risk.question, global)
+                }
+                outcomes.append(outcome)
+                if global.format == .plain { outcome.plainLines.forEach { print($0) } }
             } catch {
                 let failure = ScionError.wrap(error, "cannot delete \(name)")
                 failures.append(failure)
                 FileHandle.standardError.write(Data("error: \(TerminalText.line(failure.message))\n".utf8))
             }
         }
-        if global.format == .json { try Output.json(["deleted": deleted]) }
-        if global.format == .plain && targets.isEmpty { print("nothing to delete") }
+        if json && global.format == .json {
+            try Output.json(DeleteReport(deleted: outcomes.map(\.name), discarded: outcomes.compactMap(\.discarded)))
+        }
         if let first = failures.first { throw CommandFailure(exitCode: first.exitCode) }
+        return outcomes
     }
+}
+
+/// `--format json` of a delete: the names deleted and what was thrown away.
+struct DeleteReport: Encodable {
+    var deleted: [String]
+    var discarded: [WorkAtRisk]
 }

@@ -38,6 +38,10 @@ public struct AgentRecord: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
     public var startedAt: Date?
+    /// What the agent's branch started from (`--base`, HEAD's branch, or the
+    /// reused branch) and its commit then; the deletion policy names it.
+    public var baseRef: String? = nil
+    public var baseCommit: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", name, grove, phase
@@ -45,6 +49,7 @@ public struct AgentRecord: Codable, Sendable, Equatable {
         case handle, image, branch, createdBranch = "created_branch", worktree, home, task, template
         case authSelected = "auth_selected", authMethod = "auth_method", noAuth = "no_auth", parent, error
         case createdAt = "created_at", updatedAt = "updated_at", startedAt = "started_at"
+        case baseRef = "base_ref", baseCommit = "base_commit"
     }
 }
 

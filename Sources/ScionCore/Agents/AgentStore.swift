@@ -76,23 +76,68 @@ public struct AgentStore: Sendable {
                 try? Self.decoder.decode(AgentRecord.self, from: $0)
             }
             return (name, record)
-        }
+        }.filter { $0.record != nil || exists($0.name) }
     }
 
-    /// Serializes lifecycle operations on one agent across processes.
+    /// Serializes lifecycle operations on one agent across processes. A name
+    /// with no agent folder, or whose folder was deleted while this process
+    /// waited for the lock, is "no agent named …".
     public func lock(_ name: String) throws -> FileLock {
-        try FileLock.acquire(lockPath(name))
+        for _ in 0..<10 {
+            guard exists(name) else { throw noAgent(name) }
+            let lock: FileLock
+            do {
+                lock = try FileLock.acquire(lockPath(name))
+            } catch let error as ScionError where error.code == .notFound {
+                continue
+            }
+            // Deleted (and perhaps made again) while we waited: look again.
+            if lock.isStillAtPath { return lock }
+        }
+        throw noAgent(name)
+    }
+
+    func noAgent(_ name: String) -> ScionError {
+        ScionError(.notFound, "no agent named \(name) in grove \(grove.root)")
     }
 
     /// True when some process holds the agent's lock right now.
     public func isBusy(_ name: String) -> Bool {
-        guard exists(name), let lock = try? FileLock.tryAcquire(lockPath(name)) else { return exists(name) }
+        guard exists(name) else { return false }
+        guard let lock = try? FileLock.tryAcquire(lockPath(name), create: false) else {
+            // No lock file: nobody can hold it, unless the folder is being made.
+            return exists(name) && FileManager.default.fileExists(atPath: lockPath(name))
+        }
         _ = lock
         return false
     }
 
+    /// Removes the agent's folder. It is first renamed to a hidden
+    /// tombstone, so the name disappears at once (nothing can create a lock
+    /// file or a record in it any more) and the tree is then removed without
+    /// following any symlink the agent planted.
     public func remove(_ name: String) throws {
         guard exists(name) else { return }
-        try FileManager.default.removeItem(atPath: directory(name))
+        let tombstone = grove.agentsDirectory + "/\(Self.tombstonePrefix)\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
+        guard rename(directory(name), tombstone) == 0 else {
+            if errno == ENOENT { return }
+            throw AtomicFile.posixError("cannot remove agent folder \(directory(name))")
+        }
+        try SafeRemoval(inside: grove.agentsDirectory).remove(tombstone)
+    }
+
+    static let tombstonePrefix = ".deleted-"
+
+    /// Removes tombstones left by a delete that was killed while removing
+    /// (older than a minute, so a delete still at work keeps its own).
+    public func sweepTombstones() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: grove.agentsDirectory)) ?? []
+        guard let removal = try? SafeRemoval(inside: grove.agentsDirectory) else { return }
+        for name in names where name.hasPrefix(Self.tombstonePrefix) {
+            let path = grove.agentsDirectory + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0, time(nil) - info.st_ctim.tv_sec > 60 else { continue }
+            _ = try? removal.remove(path)
+        }
     }
 }

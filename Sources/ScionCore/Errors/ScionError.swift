@@ -10,6 +10,7 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
             case unsupported, unavailable, permissionDenied = "permission_denied"
             case failedPrecondition = "failed_precondition", abiMismatch = "abi_mismatch", `internal`
             case invalidSettings = "invalid_settings", notInGrove = "not_in_grove", plugin
+            case wouldLoseWork = "would_lose_work"
         }
 
         private let value: Value
@@ -28,6 +29,8 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
         public static let notInGrove = Code(Value.notInGrove)
         /// A plugin could not be found, loaded or negotiated with.
         public static let plugin = Code(Value.plugin)
+        /// Refused because it would lose work: unmerged commits, uncommitted files.
+        public static let wouldLoseWork = Code(Value.wouldLoseWork)
 
         public var description: String { value.rawValue }
 
@@ -61,6 +64,7 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
         case .notInGrove: return 5
         case .plugin, .abiMismatch: return 6
         case .unavailable: return 7
+        case .wouldLoseWork: return 8
         default: return 1
         }
     }

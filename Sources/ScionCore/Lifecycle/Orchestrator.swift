@@ -205,6 +205,8 @@ public final class Orchestrator: Sendable {
             }
             record.branch = created.branch
             record.createdBranch = created.createdBranch
+            record.baseRef = created.baseRef
+            record.baseCommit = created.baseCommit
             try store.save(record)
             let identity = settings.gitAuthor ?? manager.identity()
                 ?? ("scion agent \(record.name)", "\(AgentName.slug(record.name))@agents.scion.invalid")
@@ -331,7 +333,8 @@ public final class Orchestrator: Sendable {
         if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
             _ = try? withGroveLock {
                 try WorktreeManager(repositoryPath: repository).remove(
-                    name: worktreeName(record.name), path: record.worktree, branch: record.createdBranch ? record.branch : nil)
+                    name: worktreeName(record.name), path: store.worktreePath(record.name),
+                    branch: record.createdBranch ? record.branch : nil, within: store.directory(record.name))
             }
         }
         try? store.remove(record.name)
@@ -367,15 +370,22 @@ public final class Orchestrator: Sendable {
         return running
     }
 
-    /// Removes the agent's runtime instance, worktree, branch (unless
-    /// preserved) and home. Works on half-created agents too.
-    public func delete(_ name: String, preserveBranch: Bool) throws {
+    /// Removes the agent's runtime instance, worktree, branch (only one
+    /// scion created, unless preserved) and home. Works on half-created
+    /// agents too. Work that would be lost (see `DeletionPolicy`) needs
+    /// `force` or a yes from `confirm`; otherwise it throws `.wouldLoseWork`.
+    @discardableResult
+    public func delete(
+        _ name: String, options: DeleteOptions, confirm: (WorkAtRisk) -> Bool = { _ in false }
+    ) throws -> DeleteOutcome {
         guard store.exists(name) else {
             throw ScionError(.notFound, "no agent named \(name) in grove \(grove.root)")
         }
         let lock = try store.lock(name)
         defer { withExtendedLifetime(lock) {} }
         let record = try? store.load(name)
+        let policy = DeletionPolicy(orchestrator: self, name: name, record: record, options: options)
+        let accepted = try policy.authorize(confirm: confirm)
         if let record, let handle = record.handle {
             do {
                 try runtime(for: record).delete(target(record, handle: handle))
@@ -383,14 +393,14 @@ public final class Orchestrator: Sendable {
                 logger.debug("agent \(name): runtime instance already gone")
             }
         }
-        if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
-            let branch = record.flatMap { preserveBranch ? nil : $0.branch }
-            try withGroveLock {
-                try WorktreeManager(repositoryPath: repository).remove(
-                    name: worktreeName(name), path: store.worktreePath(name), branch: branch)
-            }
-        }
+        let outcome = try policy.removeWorkspace(accepted: accepted, confirm: confirm)
         try store.remove(name)
+        store.sweepTombstones()
+        return outcome
+    }
+
+    public func delete(_ name: String, preserveBranch: Bool) throws {
+        try delete(name, options: DeleteOptions(preserveBranch: preserveBranch))
     }
 }
 

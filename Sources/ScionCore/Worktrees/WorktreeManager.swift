@@ -8,6 +8,11 @@ public struct WorktreeManager: Sendable {
         public var branch: String
         /// False when the branch existed before and was reused.
         public var createdBranch: Bool
+        /// What the branch started from: the `--base` given, HEAD's branch
+        /// (or `HEAD` when detached), or the reused branch itself.
+        public var baseRef: String?
+        /// The commit the branch pointed at when the worktree was made.
+        public var baseCommit: String?
     }
 
     private static let initialized: Bool = {
@@ -61,7 +66,9 @@ public struct WorktreeManager: Sendable {
             try pruneStale(repository, name: name)
             var reference: OpaquePointer?
             var createdBranch = false
+            var baseRef: String? = branch
             if git_branch_lookup(&reference, repository, branch, GIT_BRANCH_LOCAL) != 0 {
+                baseRef = base ?? headName(repository)
                 var object: OpaquePointer?
                 try check(git_revparse_single(&object, repository, base ?? "HEAD"),
                           "cannot find \(base.map { "base \"\($0)\"" } ?? "HEAD (does the repository have a commit yet?)")")
@@ -87,30 +94,73 @@ public struct WorktreeManager: Sendable {
                 throw error
             }
             git_worktree_free(worktree)
-            return Created(branch: branch, createdBranch: createdBranch)
+            let baseCommit = git_reference_target(reference).map { Self.hex($0) }
+            return Created(branch: branch, createdBranch: createdBranch, baseRef: baseRef, baseCommit: baseCommit)
         }
     }
 
     /// Removes the worktree (its folder and git's record of it) and,
-    /// when asked, its branch.
-    public func remove(name: String, path: String, branch: String?) throws {
+    /// when asked, its branch. Nothing is read back from git's record to
+    /// decide what to delete (its `gitdir` file is writable by the agent):
+    /// the record's folder must be `<common dir>/worktrees/<name>`, and the
+    /// worktree is removed at `path`, which must lie inside `boundary`,
+    /// without following any symlink.
+    public func remove(name: String, path: String, branch: String?, within boundary: String) throws {
         try withRepository { repository in
-            var worktree: OpaquePointer?
-            if git_worktree_lookup(&worktree, repository, name) == 0 {
-                defer { git_worktree_free(worktree) }
-                var options = git_worktree_prune_options()
-                git_worktree_prune_options_init(&options, UInt32(GIT_WORKTREE_PRUNE_OPTIONS_VERSION))
-                options.flags = GIT_WORKTREE_PRUNE_VALID.rawValue | GIT_WORKTREE_PRUNE_WORKING_TREE.rawValue
-                    | GIT_WORKTREE_PRUNE_LOCKED.rawValue
-                try check(git_worktree_prune(worktree, &options), "cannot remove worktree \(path)")
+            if FileManager.default.fileExists(atPath: boundary) {
+                try SafeRemoval(inside: boundary).remove(path)
+            } else if !((path as NSString).standardizingPath + "/").hasPrefix((boundary as NSString).standardizingPath + "/")
+                        || (path as NSString).standardizingPath == (boundary as NSString).standardizingPath {
+                throw ScionError(.permissionDenied, "refusing to remove \(path): it is not inside \(boundary)")
             }
-            if FileManager.default.fileExists(atPath: path) {
-                try FileManager.default.removeItem(atPath: path)
-            }
+            try removeAdministrativeEntry(repository, name: name)
             if let branch {
                 deleteBranch(repository, branch)
             }
         }
+    }
+
+    /// `remove(name:path:branch:within:)` inside the worktree's parent folder.
+    public func remove(name: String, path: String, branch: String?) throws {
+        try remove(name: name, path: path, branch: branch, within: (path as NSString).deletingLastPathComponent)
+    }
+
+    /// Removes git's record of worktree `name` (`<common dir>/worktrees/<name>`),
+    /// after checking that the common dir is really this repository's own.
+    private func removeAdministrativeEntry(_ repository: OpaquePointer?, name: String) throws {
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+            throw ScionError(.invalidArgument, "\"\(name)\" is not a worktree name")
+        }
+        let common = Self.trimmed(String(cString: git_repository_commondir(repository)))
+        let gitDirectory = Self.trimmed(String(cString: git_repository_path(repository)))
+        guard let resolvedCommon = SafeRemoval.resolve(common), let resolvedGit = SafeRemoval.resolve(gitDirectory) else {
+            return
+        }
+        // The main repository's common dir is its git dir; a repository that
+        // is itself a linked worktree lives in `<common>/worktrees/`. A common
+        // dir anywhere else comes from a planted `commondir` file.
+        guard resolvedGit == resolvedCommon || resolvedGit.hasPrefix(resolvedCommon + "/worktrees/") else {
+            throw ScionError(.permissionDenied, "refusing to remove git's record of worktree \(name): the repository's common folder \(common) is not its own git folder \(gitDirectory); check \(gitDirectory)/commondir")
+        }
+        try SafeRemoval(inside: resolvedCommon).remove(resolvedCommon + "/worktrees/" + name)
+    }
+
+    private static func trimmed(_ path: String) -> String {
+        path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+    }
+
+    static func hex(_ oid: UnsafePointer<git_oid>) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(GIT_OID_HEXSZ) + 1)
+        git_oid_tostr(&buffer, buffer.count, oid)
+        return String(cString: buffer)
+    }
+
+    /// HEAD's branch name, `HEAD` when detached, nil when unborn.
+    private func headName(_ repository: OpaquePointer?) -> String? {
+        var head: OpaquePointer?
+        guard git_repository_head(&head, repository) == 0 else { return nil }
+        defer { git_reference_free(head) }
+        return git_repository_head_detached(repository) == 1 ? "HEAD" : String(cString: git_reference_shorthand(head))
     }
 
     public func branchExists(_ branch: String) -> Bool {
@@ -161,18 +211,18 @@ public struct WorktreeManager: Sendable {
         var options = git_worktree_prune_options()
         git_worktree_prune_options_init(&options, UInt32(GIT_WORKTREE_PRUNE_OPTIONS_VERSION))
         if git_worktree_is_prunable(worktree, &options) == 1 {
-            try check(git_worktree_prune(worktree, &options), "cannot prune stale worktree \(name)")
+            try removeAdministrativeEntry(repository, name: name)
         }
     }
 
-    private func withRepository<T>(_ body: (OpaquePointer?) throws -> T) throws -> T {
+    func withRepository<T>(_ body: (OpaquePointer?) throws -> T) throws -> T {
         var repository: OpaquePointer?
         try check(git_repository_open(&repository, repositoryPath), "cannot open git repository \(repositoryPath)")
         defer { git_repository_free(repository) }
         return try body(repository)
     }
 
-    private func check(_ status: Int32, _ context: @autoclosure () -> String) throws {
+    func check(_ status: Int32, _ context: @autoclosure () -> String) throws {
         guard status == 0 else { throw gitError(status, context()) }
     }
 
