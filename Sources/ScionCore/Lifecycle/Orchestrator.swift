@@ -80,6 +80,13 @@ public final class Orchestrator: Sendable {
     /// Provisions an agent (worktree, home, record) without launching it.
     @discardableResult
     public func create(_ request: StartRequest) throws -> AgentRecord {
+        try create(request, launching: false)
+    }
+
+    /// `launching` leaves the agent `starting` rather than `created`, so a
+    /// concurrent `scion start` of the same name cannot take it for an agent
+    /// the user only created and launch it too.
+    private func create(_ request: StartRequest, launching: Bool) throws -> AgentRecord {
         try AgentName.validate(request.name)
         let template = try templates.layers(request.template ?? settings.defaultTemplate)
         let configuration = try AgentConfiguration.resolve(
@@ -109,7 +116,7 @@ public final class Orchestrator: Sendable {
         do {
             try store.save(record)
             try provisionWorkspace(&record, branch: request.branch, base: request.base)
-            record.phase = .created
+            record.phase = launching ? .starting : .created
             try store.save(record)
             return record
         } catch {
@@ -122,9 +129,9 @@ public final class Orchestrator: Sendable {
     @discardableResult
     public func start(_ request: StartRequest, progress: ((ProgressEvent) -> Void)? = nil) throws -> AgentRecord {
         if store.exists(request.name), let existing = try? store.load(request.name), existing.phase == .created {
-            return try launch(request.name, task: request.task, resume: false, progress: progress)
+            return try launch(request.name, task: request.task, resume: false, onlyFrom: .created, progress: progress)
         }
-        let record = try create(request)
+        let record = try create(request, launching: true)
         do {
             return try launch(record.name, task: nil, resume: false, progress: progress)
         } catch {
@@ -150,10 +157,18 @@ public final class Orchestrator: Sendable {
         return try launch(name, task: task, resume: status.record?.phase != .created, progress: progress)
     }
 
-    func launch(_ name: String, task: String?, resume: Bool, progress: ((ProgressEvent) -> Void)?) throws -> AgentRecord {
+    /// `onlyFrom`: launch only if the record, read under the agent's lock,
+    /// is still in that phase (another process may have launched it since).
+    func launch(
+        _ name: String, task: String?, resume: Bool, onlyFrom expected: AgentPhase? = nil,
+        progress: ((ProgressEvent) -> Void)?
+    ) throws -> AgentRecord {
         let lock = try store.lock(name)
         defer { withExtendedLifetime(lock) {} }
         var record = try store.load(name)
+        if let expected, record.phase != expected {
+            throw ScionError(.alreadyExists, "agent \(name) already exists (\(record.phase.rawValue)): delete it first or choose another name")
+        }
         let runtimeClient = try runtime(for: record)
         let harnessClient = try harness(record.harness, wantedBy: "agent \(name)")
         if let task { record.task = task }
