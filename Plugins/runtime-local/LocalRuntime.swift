@@ -48,7 +48,7 @@ struct LocalRuntime: RuntimePlugin {
     }
 
     func delete(_ target: AgentTarget) throws {
-        let agent = try LocalAgentDirectory(handle: target.handle)
+        let agent = try directory(target)
         if agent.serverIsAlive {
             _ = try Subprocess.run(["tmux", "kill-server"], environment: agent.clientEnvironment)
         }
@@ -69,7 +69,7 @@ struct LocalRuntime: RuntimePlugin {
     }
 
     func status(_ target: AgentTarget) throws -> RuntimeAgent {
-        let agent = try LocalAgentDirectory(handle: target.handle)
+        let agent = try directory(target)
         guard let record = agent.record else {
             return RuntimeAgent(name: target.name, handle: target.handle, state: .missing)
         }
@@ -104,6 +104,16 @@ struct LocalRuntime: RuntimePlugin {
             throw PluginError(.failedPrecondition, "agent \(target.name) is not running")
         }
         return AttachCommand(argv: ["tmux"] + Tmux.attach(SessionLayout()), env: ["TMUX_TMPDIR": agent.path])
+    }
+
+    /// The agent's directory: its handle, or (handle empty, as after a
+    /// start killed before the host saved the handle) the one derived from
+    /// its home, exactly as `run` derives it.
+    private func directory(_ target: AgentTarget) throws -> LocalAgentDirectory {
+        if target.handle.isEmpty, let home = target.home, home.hasPrefix("/") {
+            return LocalAgentDirectory(base: baseDirectory(target.runtimeConfig ?? [:]), home: home)
+        }
+        return try LocalAgentDirectory(handle: target.handle)
     }
 
     private func baseDirectory(_ config: [String: JSONValue]) -> String {

@@ -38,6 +38,15 @@ public struct AgentRecord: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
     public var startedAt: Date?
+    /// Intents: names of what the lifecycle makes, recorded before it makes
+    /// them, so `delete` and `prune` find them even when a killed command
+    /// never saved a handle (see Lifecycle/Reconciler.swift). Absent in
+    /// records written before they existed.
+    public var groveId: String? = nil
+    /// The agent's name in its runtime (container name), fixed at create.
+    public var runtimeName: String? = nil
+    /// git's name for the agent's worktree (`.git/worktrees/<name>`).
+    public var worktreeName: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", name, grove, phase
@@ -45,6 +54,7 @@ public struct AgentRecord: Codable, Sendable, Equatable {
         case handle, image, branch, createdBranch = "created_branch", worktree, home, task, template
         case authSelected = "auth_selected", authMethod = "auth_method", noAuth = "no_auth", parent, error
         case createdAt = "created_at", updatedAt = "updated_at", startedAt = "started_at"
+        case groveId = "grove_id", runtimeName = "runtime_name", worktreeName = "worktree_name"
     }
 }
 

@@ -103,11 +103,14 @@ public final class Orchestrator: Sendable {
             branch: nil, createdBranch: false, worktree: store.worktreePath(request.name),
             home: store.homePath(request.name), task: request.task, template: template.name,
             authSelected: request.harnessAuth, authMethod: nil, noAuth: request.noAuth,
-            parent: context.environment["SCION_AGENT"], error: nil, createdAt: now, updatedAt: now, startedAt: nil)
+            parent: context.environment["SCION_AGENT"], error: nil, createdAt: now, updatedAt: now, startedAt: nil,
+            groveId: grove.id, runtimeName: grove.runtimeName(for: request.name),
+            worktreeName: AgentName.worktreeName(request.name))
         let lock = try store.lock(request.name)
         defer { withExtendedLifetime(lock) {} }
         do {
             try store.save(record)
+            try reconciler.clearDebris(ofFreshlyReserved: record)
             try provisionWorkspace(&record, branch: request.branch, base: request.base)
             record.phase = .created
             try store.save(record)
@@ -168,7 +171,7 @@ public final class Orchestrator: Sendable {
             let spec = try runSpec(&record, harness: harnessClient, runtime: runtimeClient, resume: resume, task: task)
             let result: RunResult
             do {
-                result = try runtimeClient.run(spec, progress: progress)
+                result = try reconciler.run(spec, record: record, runtime: runtimeClient, progress: progress)
             } catch let error as ScionError
                 where error.code == .notFound && (error.cause as? PluginError)?.details["image"] != nil {
                 // Pull only when run says the image is missing: asking
@@ -201,7 +204,11 @@ public final class Orchestrator: Sendable {
             let wanted = branch ?? AgentName.slug(record.name)
             try AgentName.validateBranch(wanted)
             let created = try withGroveLock {
-                try manager.add(name: worktreeName(record.name), path: record.worktree, branch: wanted, base: base)
+                // Intent first: the branch and whether scion is creating it.
+                record.branch = wanted
+                record.createdBranch = !manager.branchExists(wanted)
+                try store.save(record)
+                return try manager.add(name: worktreeName(of: record), path: record.worktree, branch: wanted, base: base)
             }
             record.branch = created.branch
             record.createdBranch = created.createdBranch
@@ -283,7 +290,7 @@ public final class Orchestrator: Sendable {
             mounts.append(RunSpec.Mount(source: gitDirectory, target: gitDirectory))
         }
         return RunSpec(
-            name: runtimeName(record.name), agent: record.name, grove: grove.name, image: record.image,
+            name: runtimeName(of: record), agent: record.name, grove: grove.name, image: record.image,
             command: provision.command, env: env, secretEnv: auth.env.keys.sorted(), labels: labels(record),
             workdir: record.worktree, home: record.home, mounts: mounts, resources: configuration.profile.resources,
             user: RunSpec.User(uid: getuid(), gid: getgid(), name: context.environment["USER"] ?? "scion"),
@@ -294,20 +301,27 @@ public final class Orchestrator: Sendable {
         [
             "scion.agent": "true", "scion.name": record.name, "scion.grove": grove.name,
             "scion.grove_path": grove.directory, "scion.harness": record.harness,
-            "scion.template": record.template ?? "default",
+            "scion.template": record.template ?? "default", Grove.idLabel: record.groveId ?? grove.id,
         ]
     }
 
     /// The agent as its runtime knows it, with its runtime's settings.
     func target(_ record: AgentRecord, handle: String) -> AgentTarget {
-        AgentTarget(name: runtimeName(record.name), handle: handle, runtimeConfig: settings.runtimes[record.runtime]?.options)
+        AgentTarget(
+            name: runtimeName(of: record), handle: handle, runtimeConfig: settings.runtimes[record.runtime]?.options,
+            home: record.home)
     }
 
-    /// `<grove>--<agent>`: the agent's name in its runtime.
-    public func runtimeName(_ name: String) -> String { "\(grove.name)--\(name)" }
+    /// The agent's name in its runtime: the one recorded at create
+    /// (`<grove>-<id>--<agent>`), so a moved repository still finds its
+    /// instances; `<grove>--<agent>` for records older than that.
+    public func runtimeName(of record: AgentRecord) -> String { record.runtimeName ?? "\(grove.name)--\(record.name)" }
 
-    /// git's name for the worktree, unique per grove and agent.
-    func worktreeName(_ name: String) -> String { "scion-\(AgentName.slug(name))" }
+    /// git's name for the agent's worktree: the recorded one, or the one
+    /// records older than that used.
+    func worktreeName(of record: AgentRecord) -> String { record.worktreeName ?? "scion-\(AgentName.slug(record.name))" }
+
+    var reconciler: Reconciler { Reconciler(orchestrator: self) }
 
     func withGroveLock<T>(_ body: () throws -> T) throws -> T {
         let lock = try FileLock.acquire(grove.lockFile)
@@ -316,13 +330,11 @@ public final class Orchestrator: Sendable {
 
     /// Undoes a failed create or start so the name can be used again.
     private func rollBack(_ record: AgentRecord) {
-        if let handle = record.handle, let client = try? runtime(for: record) {
-            try? client.delete(target(record, handle: handle))
-        }
+        reconciler.removeInstance(record)
         if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
             _ = try? withGroveLock {
                 try WorktreeManager(repositoryPath: repository).remove(
-                    name: worktreeName(record.name), path: record.worktree, branch: record.createdBranch ? record.branch : nil)
+                    name: worktreeName(of: record), path: record.worktree, branch: record.createdBranch ? record.branch : nil)
             }
         }
         try? store.remove(record.name)
@@ -362,23 +374,22 @@ public final class Orchestrator: Sendable {
     /// preserved) and home. Works on half-created agents too.
     public func delete(_ name: String, preserveBranch: Bool) throws {
         guard store.exists(name) else {
+            // No folder: what a killed command or a race left under names
+            // derived from this one is still ours to remove.
+            if try reconciler.removeLeftovers(ofUnrecorded: name) { return }
             throw ScionError(.notFound, "no agent named \(name) in grove \(grove.root)")
         }
         let lock = try store.lock(name)
         defer { withExtendedLifetime(lock) {} }
         let record = try? store.load(name)
-        if let record, let handle = record.handle {
-            do {
-                try runtime(for: record).delete(target(record, handle: handle))
-            } catch let error as ScionError where error.code == .notFound {
-                logger.debug("agent \(name): runtime instance already gone")
-            }
+        if let record {
+            try reconciler.deleteInstance(record)
         }
         if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
             let branch = record.flatMap { preserveBranch ? nil : $0.branch }
             try withGroveLock {
                 try WorktreeManager(repositoryPath: repository).remove(
-                    name: worktreeName(name), path: store.worktreePath(name), branch: branch)
+                    name: record.map(worktreeName(of:)) ?? AgentName.worktreeName(name), path: store.worktreePath(name), branch: branch)
             }
         }
         try store.remove(name)
