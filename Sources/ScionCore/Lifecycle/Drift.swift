@@ -101,16 +101,10 @@ extension Orchestrator {
         var record = try store.load(problem.agent)
         switch problem.kind {
         case .moved:
+            try reconciler.relinkWorktree(record)
             record.worktree = store.worktreePath(record.name)
             record.home = store.homePath(record.name)
             try store.save(record)
-            if let repository = WorktreeManager.repositoryRoot(containing: grove.root),
-               FileManager.default.fileExists(atPath: record.worktree) {
-                let output = try Subprocess.run(["git", "-C", repository, "worktree", "repair", record.worktree])
-                guard output.status == 0 else {
-                    throw ScionError(.internal, "agent \(record.name): git worktree repair failed: \(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
-                }
-            }
             let running = record.phase == .running ? "; it still runs on the old paths: stop and resume it" : ""
             return "updated agent \(record.name)'s paths to \(store.directory(record.name))\(running)"
         case .worktreeMissing:

@@ -384,6 +384,8 @@ public final class Orchestrator: Sendable {
         let record = try? store.load(name)
         if let record {
             try reconciler.deleteInstance(record)
+            // A moved repository: git can remove the worktree once relinked.
+            if record.worktree != store.worktreePath(name) { try? reconciler.relinkWorktree(record) }
         }
         if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
             let branch = record.flatMap { preserveBranch ? nil : $0.branch }

@@ -174,6 +174,17 @@ struct Reconciler {
         return removed
     }
 
+    /// After the repository moved, git's entry and the agent's worktree
+    /// still name the old paths: point them at each other again (under the
+    /// grove lock). Nothing to do when they are linked or either is gone.
+    func relinkWorktree(_ record: AgentRecord) throws {
+        guard let admin = WorktreeAdmin(grove: grove) else { return }
+        let name = orchestrator.worktreeName(of: record), worktree = store.worktreePath(record.name)
+        guard admin.exists(name), FileManager.default.fileExists(atPath: worktree), !admin.isLinked(name, worktree: worktree)
+        else { return }
+        try orchestrator.withGroveLock { try admin.relink(name, worktree: worktree) }
+    }
+
     /// The entry's working tree lies in this grove's agent folders (and,
     /// given `agent`, in that agent's folder). The `gitdir` file it reads is
     /// agent-writable: it only decides whether to touch the entry itself.

@@ -58,6 +58,37 @@ public struct WorktreeAdmin: Sendable {
         return head.hasPrefix(prefix) ? String(head.dropFirst(prefix.count)) : nil
     }
 
+    /// Re-links entry `name` and the working tree at `worktree` in both
+    /// directions (what `git worktree repair` does), after the repository
+    /// moved. The working tree must be a real directory, not a symlink.
+    public func relink(_ name: String, worktree: String) throws {
+        var info = stat()
+        guard Self.isPlainName(name), lstat(path(name), &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw ScionError(.notFound, "git has no worktree entry \(name) in \(worktreesDirectory)")
+        }
+        guard lstat(worktree, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw ScionError(.failedPrecondition, "\(worktree) is not a directory, so it cannot be re-linked to git")
+        }
+        try AtomicFile.write("gitdir: \(path(name))\n", to: worktree + "/.git")
+        try AtomicFile.write(worktree + "/.git\n", to: path(name) + "/gitdir")
+        // libgit2 writes the common directory as an absolute path; git's own
+        // relative one survives the next move too.
+        try AtomicFile.write("../..\n", to: path(name) + "/commondir")
+    }
+
+    /// True when the entry and the working tree at `worktree` point at each other.
+    public func isLinked(_ name: String, worktree: String) -> Bool {
+        let gitFile = (try? String(contentsOfFile: worktree + "/.git", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let target = gitFile.map { $0.hasPrefix("gitdir: ") ? String($0.dropFirst(8)) : $0 }
+        let common = (try? String(contentsOfFile: path(name) + "/commondir", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let commonPath = common.map { $0.hasPrefix("/") ? $0 : path(name) + "/" + $0 }
+        return target.map { ($0 as NSString).standardizingPath == path(name) } == true
+            && workingTree(name).map { ($0 as NSString).standardizingPath == worktree } == true
+            && commonPath.map { Grove.canonicalPath($0) == Grove.canonicalPath(commonDirectory) } != false
+    }
+
     /// Removes the entry (a directory, never followed through a symlink).
     public func remove(_ name: String) throws {
         guard Self.isPlainName(name) else {
