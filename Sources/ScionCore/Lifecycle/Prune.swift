@@ -68,8 +68,10 @@ struct Pruner {
                 detail = "agent folder \(store.directory(entry.name)), interrupted while being created"
                     + (record.createdBranch && record.branch != nil ? " (with the branch \(record.branch!) scion created)" : "")
             } else {
-                let modified = (try? FileManager.default.attributesOfItem(atPath: store.directory(entry.name)))?[.modificationDate] as? Date
-                guard Date().timeIntervalSince(modified ?? .distantPast) > Self.youngFolder else { return nil }
+                // A start takes the lock just after reserving the name: look
+                // again a moment later before calling the folder abandoned.
+                usleep(200_000)
+                guard !store.isBusy(entry.name), !FileManager.default.fileExists(atPath: store.recordPath(entry.name)) else { return nil }
                 detail = "agent folder \(store.directory(entry.name)), interrupted before its record was written"
             }
             return act(.agentFolder, entry.name, dryRun: dryRun, detail: detail) {
