@@ -49,10 +49,21 @@ struct LocalRuntime: RuntimePlugin {
 
     func delete(_ target: AgentTarget) throws {
         let agent = try directory(target)
-        if agent.serverIsAlive {
-            _ = try Subprocess.run(["tmux", "kill-server"], environment: agent.clientEnvironment)
+        // Move the folder aside first: a tmux server that a killed start's
+        // client is still bringing up then finds no folder to bind its
+        // socket in, and one that bound a moment ago moves along with it,
+        // where kill-server reaches it (removing the folder under a live
+        // server would leave it running, unreachable).
+        guard let retired = try agent.retire() else { return }
+        for attempt in 0..<4 {
+            if retired.serverIsAlive {
+                try retired.killServer()
+            } else if attempt > 0 {
+                break
+            }
+            usleep(50_000)
         }
-        try agent.remove()
+        try retired.remove()
     }
 
     func list(_ request: ListRequest) throws -> ListResponse {

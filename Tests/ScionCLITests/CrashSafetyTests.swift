@@ -274,18 +274,25 @@ struct KillWorld {
         try expectNothingLeft(name, round: round, sourceLocation: sourceLocation)
     }
 
+    /// Runs scion (posix_spawn, output to /dev/null), kills it after
+    /// `milliseconds` with `signal`, and reaps it.
     func killed(_ arguments: [String], after milliseconds: Int, signal: Int32) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: BuildProducts.scion)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: sandbox.path)
-        process.environment = sandbox.environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let argv = [BuildProducts.scion, "-g", sandbox.path] + arguments
+        let environment = sandbox.environment.map { "\($0.key)=\($0.value)" }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        var pid: pid_t = 0
+        let cArgv = argv.map { strdup($0) } + [nil], cEnvironment = environment.map { strdup($0) } + [nil]
+        defer { (cArgv + cEnvironment).forEach { free($0) } }
+        guard posix_spawn(&pid, argv[0], &actions, nil, cArgv, cEnvironment) == 0 else {
+            throw TestFailure("cannot run \(argv[0])")
+        }
         usleep(useconds_t(milliseconds * 1000))
-        kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+        kill(pid, signal)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
 
     func expectNothingLeft(_ name: String, round: Int, sourceLocation: SourceLocation) throws {
