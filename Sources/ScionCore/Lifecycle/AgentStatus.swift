@@ -59,13 +59,22 @@ extension Orchestrator {
         let asked = entries.compactMap { $0.record }.filter {
             live.contains($0.phase) || ($0.phase == .error && $0.handle == nil && $0.runtimeName != nil)
         }
-        for runtimeName in Set(asked.map(\.runtime)) {
+        // The active profile's runtime too, so instances that no record
+        // knows (a lost record) show up.
+        var active: [String] = []
+        if let name = settings.profiles[settings.activeProfile]?.runtime, let entry = settings.runtimes[name],
+           catalog.find(kind: "runtime", name: entry.type) != nil {
+            active = [name]
+        }
+        for runtimeName in Set(asked.map(\.runtime) + active) {
             let records = asked.filter { $0.runtime == runtimeName }
             do {
-                let client = try runtime(type: records[0].runtimeType, wantedBy: "list")
+                guard let type = records.first?.runtimeType ?? settings.runtimes[runtimeName]?.type else { continue }
+                let client = try runtime(type: type, wantedBy: "list")
                 let options = settings.runtimes[runtimeName]?.options
                 var agents: [RuntimeAgent] = []
-                for id in Set(records.compactMap(\.groveId)).sorted() {
+                let ids: [String] = records.compactMap { $0.groveId } + [grove.id]
+                for id in Set(ids).sorted() {
                     agents += try client.list(labels: [Grove.idLabel: id], runtimeConfig: options)
                 }
                 if records.contains(where: { $0.groveId == nil }) {
