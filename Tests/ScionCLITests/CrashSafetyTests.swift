@@ -128,6 +128,28 @@ struct CrashSafetyTests {
         #expect(try sandbox.check("prune") == "nothing to prune\n" || !(try sandbox.check("prune", "--format", "json").contains("would_remove")))
     }
 
+    @Test("prune removes the podman environment files (0600, with secrets) a killed start left for this grove, and only those")
+    func pruneSecretFiles() throws {
+        let sandbox = try ScionSandbox()
+        let temporary = try TemporaryDirectory("scion-tmp")
+        sandbox.extraEnvironment["TMPDIR"] = temporary.path
+        func envFile(_ folder: String, grove: String) throws -> String {
+            try FileManager.default.createDirectory(atPath: temporary.path + "/" + folder, withIntermediateDirectories: true)
+            let file = temporary.path + "/" + folder + "/env"
+            try "API_KEY=secret\nSCION_AGENT=gone\nSCION_GROVE=\(grove)\n".write(toFile: file, atomically: false, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600, .modificationDate: Date(timeIntervalSinceNow: -60)], ofItemAtPath: file)
+            return file
+        }
+        let ours = try envFile("scion-podman-AAAAAA", grove: sandbox.path + "/.scion")
+        let theirs = try envFile("scion-podman-BBBBBB", grove: "/elsewhere/.scion")
+        let dry = try sandbox.check("prune", "--dry-run")
+        #expect(dry.contains("would remove environment file"), "\(dry)")
+        #expect(FileManager.default.fileExists(atPath: ours))
+        try sandbox.check("prune")
+        #expect(!FileManager.default.fileExists(atPath: ours) && !FileManager.default.fileExists(atPath: temporary.path + "/scion-podman-AAAAAA"))
+        #expect(FileManager.default.fileExists(atPath: theirs), "prune removed another grove's file")
+    }
+
     // MARK: grove identity (defect 6)
 
     @Test(
