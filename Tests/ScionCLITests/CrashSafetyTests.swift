@@ -13,9 +13,7 @@ struct CrashSafetyTests {
     @Test("start, stop and delete killed at spread delays (SIGKILL, SIGTERM, SIGHUP) leave nothing after delete, and every name is reusable (local)")
     func killLoopLocal() throws {
         let world = try KillWorld(engine: nil)
-        for round in 0..<15 {
-            try world.round(round, startDelays: 0...250, stopDelays: 0...80, deleteDelays: 0...120)
-        }
+        try world.loop(starts: 9, over: 0...250, stops: 3, over: 0...80, deletes: 3, over: 0...120)
     }
 
     @Test(
@@ -23,9 +21,7 @@ struct CrashSafetyTests {
         .enabled(if: TestEngine.enabled, Comment(rawValue: TestEngine.disabledReason)))
     func killLoopDocker() throws {
         let world = try KillWorld(engine: .docker)
-        for round in 0..<9 {
-            try world.round(round, startDelays: 20...700, stopDelays: 20...400, deleteDelays: 20...400)
-        }
+        try world.loop(starts: 8, over: 120...700, stops: 2, over: 20...400, deletes: 3, over: 20...400)
     }
 
     // MARK: names that races left behind (defect 13)
@@ -265,33 +261,47 @@ struct KillWorld {
         groveId = Grove(directory: sandbox.path + "/.scion", isGlobal: false).id
     }
 
-    /// Round `round`: kills start, stop or delete (in turn) with SIGKILL,
-    /// SIGTERM or SIGHUP (in turn) at a delay spread over the range, then
-    /// `delete` must leave nothing and the name must start again.
-    func round(
-        _ round: Int, startDelays: ClosedRange<Int>, stopDelays: ClosedRange<Int>, deleteDelays: ClosedRange<Int>,
-        sourceLocation: SourceLocation = #_sourceLocation
+    enum Killed { case start, stop, delete }
+
+    /// Kills `starts` starts, then `stops` stops and `deletes` deletes, at
+    /// delays spread evenly over each range, with SIGKILL, SIGTERM and
+    /// SIGHUP in turn; after each, `delete` must leave nothing and the name
+    /// must start again.
+    func loop(
+        starts: Int, over startDelays: ClosedRange<Int>, stops: Int, over stopDelays: ClosedRange<Int>,
+        deletes: Int, over deleteDelays: ClosedRange<Int>, sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
+        func spread(_ count: Int, _ range: ClosedRange<Int>) -> [Int] {
+            (0..<count).map { range.lowerBound + (range.upperBound - range.lowerBound) * $0 / max(1, count - 1) }
+        }
+        let plan = spread(starts, startDelays).map { (Killed.start, $0) } + spread(stops, stopDelays).map { (Killed.stop, $0) }
+            + spread(deletes, deleteDelays).map { (Killed.delete, $0) }
+        for (round, (what, delay)) in plan.enumerated() {
+            try self.round(round, killing: what, after: delay, sourceLocation: sourceLocation)
+        }
+    }
+
+    func round(_ round: Int, killing what: Killed, after delay: Int, sourceLocation: SourceLocation) throws {
         let name = "k\(round)"
         let signal = [SIGKILL, SIGTERM, SIGHUP][round % 3]
-        func spread(_ range: ClosedRange<Int>) -> Int { range.lowerBound + (round * 37) % (range.count) }
         let start = ["start", name, "--harness", "shell", "sleep 60"]
-        switch (round / 3) % 3 {
-        case 0:
-            try killed(start, after: spread(startDelays), signal: signal)
-        case 1:
+        switch what {
+        case .start:
+            try killed(start, after: delay, signal: signal)
+        case .stop:
             try sandbox.check(start[0], start[1], start[2], start[3], start[4])
-            try killed(["stop", name], after: spread(stopDelays), signal: signal)
-        default:
+            try killed(["stop", name], after: delay, signal: signal)
+        case .delete:
             try sandbox.check(start[0], start[1], start[2], start[3], start[4])
-            try killed(["delete", name], after: spread(deleteDelays), signal: signal)
+            try killed(["delete", name], after: delay, signal: signal)
         }
         let deleted = try sandbox.scion("delete", name)
         #expect(deleted.status == 0 || (deleted.status == 3 && deleted.stderr.contains("no agent")),
-                "round \(round): delete after the kill: \(deleted.stderr)", sourceLocation: sourceLocation)
+                "round \(round) (\(what) killed after \(delay) ms): delete after the kill: \(deleted.stderr)", sourceLocation: sourceLocation)
         try expectNothingLeft(name, round: round, sourceLocation: sourceLocation)
         let again = try sandbox.scion(start)
-        #expect(again.status == 0, "round \(round): the name is not reusable: \(again.stderr)", sourceLocation: sourceLocation)
+        #expect(again.status == 0, "round \(round) (\(what) killed after \(delay) ms): the name is not reusable: \(again.stderr)",
+                sourceLocation: sourceLocation)
         try sandbox.check("delete", name)
         try expectNothingLeft(name, round: round, sourceLocation: sourceLocation)
     }
@@ -329,6 +339,7 @@ struct KillWorld {
         #expect(try sandbox.repository.branches() == ["main"], "round \(round): branches left", sourceLocation: sourceLocation)
         if let engine {
             let containers = try engine.containers(label: "scion.grove_id=\(groveId)")
+                + engine.containers(label: "scion.grove_path=\(sandbox.path)/.scion")
             #expect(containers.isEmpty, "round \(round): containers left: \(containers)", sourceLocation: sourceLocation)
         }
     }
