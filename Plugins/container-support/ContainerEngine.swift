@@ -121,10 +121,17 @@ public enum ContainerErrors {
     }
 
     public static func nameTaken(_ name: String, existing: ContainerState?, program: String) -> PluginError {
+        // The host removes its own agent's leftover of this name before the
+        // user sees this; so this container is someone else's: never advise
+        // removing it.
         let what = existing.map { " (\($0.id.prefix(12)), \($0.status))" } ?? ""
+        let owner = existing.map { container in
+            container.labels["scion.grove_path"].map { " and belongs to the scion grove \($0)" }
+                ?? (container.labels["scion.agent"] == nil ? " and was not made by scion" : "")
+        } ?? ""
         return PluginError(
             .alreadyExists,
-            "a container named \(name) already exists\(what): delete the agent, or remove it with `\(program) rm -f \(name)`",
+            "a \(program) container named \(name) already exists\(what)\(owner); scion leaves it alone: choose another agent name",
             details: ["container": .string(name)])
     }
 

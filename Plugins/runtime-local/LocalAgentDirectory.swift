@@ -77,6 +77,34 @@ struct LocalAgentDirectory {
         try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: recordPath), options: .atomic)
     }
 
+    /// Renames the folder to a `.d-` sibling (still listed, so a killed
+    /// delete leaves it findable) and returns that; nil when neither exists.
+    func retire() throws -> LocalAgentDirectory? {
+        let name = (path as NSString).lastPathComponent
+        let retiredPath = (path as NSString).deletingLastPathComponent + "/" + (name.hasPrefix(".d-") ? name : ".d-" + name)
+        let retired = LocalAgentDirectory(path: retiredPath)
+        if retiredPath == path { return FileManager.default.fileExists(atPath: path) ? self : nil }
+        if rename(path, retiredPath) == 0 { return retired }
+        switch errno {
+        case ENOENT:
+            // A delete killed after moving it aside left the `.d-` folder.
+            return FileManager.default.fileExists(atPath: retiredPath) ? retired : nil
+        case EEXIST, ENOTEMPTY:
+            try retired.killServer()
+            try retired.remove()
+            return try retire()
+        default:
+            throw PluginError(.internal, "cannot move \(path) aside to delete it: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Ends the agent's tmux server, if one answers.
+    func killServer() throws {
+        if serverIsAlive {
+            _ = try Subprocess.run(["tmux", "kill-server"], environment: clientEnvironment)
+        }
+    }
+
     func remove() throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
         try FileManager.default.removeItem(atPath: path)

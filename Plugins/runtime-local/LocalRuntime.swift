@@ -49,11 +49,22 @@ struct LocalRuntime: RuntimePlugin {
     }
 
     func delete(_ target: AgentTarget) throws {
-        let agent = try LocalAgentDirectory(handle: target.handle)
-        if agent.serverIsAlive {
-            _ = try Subprocess.run(["tmux", "kill-server"], environment: agent.clientEnvironment)
+        let agent = try directory(target)
+        // Move the folder aside first: a tmux server that a killed start's
+        // client is still bringing up then finds no folder to bind its
+        // socket in, and one that bound a moment ago moves along with it,
+        // where kill-server reaches it (removing the folder under a live
+        // server would leave it running, unreachable).
+        guard let retired = try agent.retire() else { return }
+        for attempt in 0..<4 {
+            if retired.serverIsAlive {
+                try retired.killServer()
+            } else if attempt > 0 {
+                break
+            }
+            usleep(50_000)
         }
-        try agent.remove()
+        try retired.remove()
     }
 
     func list(_ request: ListRequest) throws -> ListResponse {
@@ -70,7 +81,7 @@ struct LocalRuntime: RuntimePlugin {
     }
 
     func status(_ target: AgentTarget) throws -> RuntimeAgent {
-        let agent = try LocalAgentDirectory(handle: target.handle)
+        let agent = try directory(target)
         guard let record = agent.record else {
             return RuntimeAgent(name: target.name, handle: target.handle, state: .missing)
         }
@@ -105,6 +116,16 @@ struct LocalRuntime: RuntimePlugin {
             throw PluginError(.failedPrecondition, "agent \(target.name) is not running")
         }
         return AttachCommand(argv: ["tmux"] + Tmux.attach(SessionLayout()), env: ["TMUX_TMPDIR": agent.path])
+    }
+
+    /// The agent's directory: its handle, or (handle empty, as after a
+    /// start killed before the host saved the handle) the one derived from
+    /// its home, exactly as `run` derives it.
+    private func directory(_ target: AgentTarget) throws -> LocalAgentDirectory {
+        if target.handle.isEmpty, let home = target.home, home.hasPrefix("/") {
+            return LocalAgentDirectory(base: baseDirectory(target.runtimeConfig ?? [:]), home: home)
+        }
+        return try LocalAgentDirectory(handle: target.handle)
     }
 
     private func baseDirectory(_ config: [String: JSONValue]) -> String {

@@ -69,7 +69,7 @@ struct ContainerRuntimeTests {
     }
 
     @Test(
-        "the container is <grove>--<agent>, labelled scion.agent, scion.name, scion.grove, harness and template, with worktree, home and .git at their host paths",
+        "the container is <grove>-<id>--<agent>, labelled scion.agent, scion.name, scion.grove, harness and template, with worktree, home and .git at their host paths",
         arguments: TestEngine.allCases)
     func containerNameLabelsAndMounts(engine: TestEngine) throws {
         let world = try EngineWorld(engine)
@@ -78,12 +78,14 @@ struct ContainerRuntimeTests {
         let info = try #require(try engine.inspect(world.container("labelled")), "no container \(world.container("labelled"))")
         #expect((info["Id"] as? String) == handle)
         let name = (info["Name"] as? String).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
-        #expect(name == "\(world.grove)--labelled")
+        #expect(name == world.container("labelled"))
+        #expect(name?.hasPrefix(world.grove + "-") == true)
         let config = try #require(info["Config"] as? [String: Any])
         let labels = try #require(config["Labels"] as? [String: String])
         #expect(labels["scion.agent"] == "true")
         #expect(labels["scion.name"] == "labelled")
         #expect(labels["scion.grove"] == world.grove)
+        #expect(labels["scion.grove_id"] == Grove(directory: world.sandbox.path + "/.scion", isGlobal: false).id)
         #expect(labels["scion.harness"] == "generic")
         #expect(labels["scion.template"] == "default")
         #expect(config["WorkingDir"] as? String == world.worktree("labelled"))
@@ -318,8 +320,10 @@ struct ContainerRuntimeTests {
         defer { _ = try? engine.run("rm", "-f", squatter) }
         let result = try world.sandbox.scion("start", "squatter", "--harness", "shell", "sleep 60")
         #expect(result.status != 0)
-        #expect(result.stderr.contains("a container named \(squatter) already exists"), "stderr: \(result.stderr)")
-        #expect(result.stderr.contains("\(engine) rm -f \(squatter)"))
+        #expect(result.stderr.contains("container named \(squatter) already exists"), "stderr: \(result.stderr)")
+        // Never advice to remove a container that is not this agent's.
+        #expect(!result.stderr.contains("rm -f"), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("was not made by scion"), "stderr: \(result.stderr)")
         try world.expectNothingLeft("squatter", containers: false)
         let state = (try engine.inspect(squatter)?["State"] as? [String: Any])?["Status"] as? String
         #expect(state == "running", "the other container is \(state ?? "gone")")
@@ -376,7 +380,10 @@ struct EngineWorld {
         grove = AgentName.slug((sandbox.path as NSString).lastPathComponent)
     }
 
-    func container(_ agent: String) -> String { "\(grove)--\(agent)" }
+    /// `<grove>-<id>--<agent>`, the id being the grove's (the hash of its real path).
+    func container(_ agent: String) -> String {
+        Grove(directory: sandbox.path + "/.scion", isGlobal: false).runtimeName(for: agent)
+    }
     func worktree(_ agent: String) -> String { sandbox.agentDirectory(agent) + "/workspace" }
     func home(_ agent: String) -> String { sandbox.agentDirectory(agent) + "/home" }
 

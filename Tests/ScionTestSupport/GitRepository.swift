@@ -3,14 +3,18 @@ import Foundation
 /// A real git repository with one commit, in a temporary directory.
 public final class GitRepository: @unchecked Sendable {
     public let directory: TemporaryDirectory
-    public var path: String { directory.path }
+    public let path: String
 
-    public init() throws {
-        directory = try TemporaryDirectory("scion-repo")
+    /// `folderName` puts the repository in a folder of that name inside
+    /// the temporary directory (two repositories can share a folder name).
+    public init(folderName: String? = nil) throws {
+        let directory = try TemporaryDirectory("scion-repo")
+        self.directory = directory
+        path = folderName.map { directory.path + "/" + $0 } ?? directory.path
         try Shell.check(["git", "init", "-q", "-b", "main", path])
         try Shell.check(["git", "-C", path, "config", "user.name", "Test User"])
         try Shell.check(["git", "-C", path, "config", "user.email", "test@example.com"])
-        try directory.write("README.md", "test repository\n")
+        try "test repository\n".write(toFile: path + "/README.md", atomically: true, encoding: .utf8)
         try Shell.check(["git", "-C", path, "add", "README.md"])
         try Shell.check(["git", "-C", path, "commit", "-q", "-m", "initial"])
     }

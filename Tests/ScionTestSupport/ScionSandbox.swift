@@ -8,8 +8,8 @@ public final class ScionSandbox: @unchecked Sendable {
     public let home: TemporaryDirectory
     public var extraEnvironment: [String: String] = [:]
 
-    public init(initialize: Bool = true) throws {
-        repository = try GitRepository()
+    public init(initialize: Bool = true, folderName: String? = nil) throws {
+        repository = try GitRepository(folderName: folderName)
         home = try TemporaryDirectory("scion-home")
         if initialize {
             let result = try scion("init")

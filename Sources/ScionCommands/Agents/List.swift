@@ -28,7 +28,7 @@ struct List: AsyncParsableCommand {
                     agent.name, agent.phase.rawValue, agent.activity?.rawValue ?? "-",
                     agent.record?.harnessConfig ?? "-", agent.record?.runtime ?? "-", agent.record?.branch ?? "-",
                     Output.age(agent.record?.startedAt ?? agent.record?.createdAt),
-                    agent.activityMessage ?? agent.detail ?? "",
+                    agent.problem.map { "problem: \($0)" } ?? agent.activityMessage ?? agent.detail ?? "",
                 ]
             })
     }

@@ -3,11 +3,16 @@ import ScionCore
 
 struct Doctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check prerequisites: tmux, git, settings, plugins and the active profile's runtime.")
+        abstract: "Check prerequisites (tmux, git, settings, plugins, the active runtime) and the grove's agents for drift and leftovers.")
+    @Flag(help: "Repair what can be repaired: recreate missing worktrees, record renamed branches, update the paths of a moved repository, remove git worktree entries no agent owns.")
+    var fix = false
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let checks = ScionCore.Doctor(context: global.context()).run()
+        var checks = ScionCore.Doctor(context: global.context()).run()
+        if (try? global.context().grove()) != nil, let orchestrator = try? global.orchestrator() {
+            checks += orchestrator.groveChecks(fix: fix)
+        }
         if global.format == .json {
             try Output.json(checks)
         } else {

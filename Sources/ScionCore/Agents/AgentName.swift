@@ -39,4 +39,13 @@ public enum AgentName {
         while result.hasSuffix("-") { result.removeLast() }
         return String(result.prefix(63))
     }
+
+    /// git's name for an agent's worktree (`.git/worktrees/<name>`), one per
+    /// agent name: `scion-<slug>` when the name is its own slug, otherwise
+    /// the slug and 8 hex digits of the name's SHA-256, so `Feature` and
+    /// `feature` (one slug) never share a worktree entry.
+    public static func worktreeName(_ name: String) -> String {
+        let slug = slug(name)
+        return slug == name ? "scion-\(slug)" : "scion-\(slug)-\(Digest.sha256Hex(name, characters: 8))"
+    }
 }

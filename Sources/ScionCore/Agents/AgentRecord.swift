@@ -42,6 +42,15 @@ public struct AgentRecord: Codable, Sendable, Equatable {
     /// reused branch) and its commit then; the deletion policy names it.
     public var baseRef: String? = nil
     public var baseCommit: String? = nil
+    /// Intents: names of what the lifecycle makes, recorded before it makes
+    /// them, so `delete` and `prune` find them even when a killed command
+    /// never saved a handle (see Lifecycle/Reconciler.swift). Absent in
+    /// records written before they existed.
+    public var groveId: String? = nil
+    /// The agent's name in its runtime (container name), fixed at create.
+    public var runtimeName: String? = nil
+    /// git's name for the agent's worktree (`.git/worktrees/<name>`).
+    public var worktreeName: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", name, grove, phase
@@ -50,6 +59,7 @@ public struct AgentRecord: Codable, Sendable, Equatable {
         case authSelected = "auth_selected", authMethod = "auth_method", noAuth = "no_auth", parent, error
         case createdAt = "created_at", updatedAt = "updated_at", startedAt = "started_at"
         case baseRef = "base_ref", baseCommit = "base_commit"
+        case groveId = "grove_id", runtimeName = "runtime_name", worktreeName = "worktree_name"
     }
 }
 

@@ -9,14 +9,19 @@ public struct Grove: Sendable, Equatable {
     /// The `.scion` folder itself.
     public let directory: String
     public let isGlobal: Bool
+    /// The grove's identity: 12 hex digits of the SHA-256 of its canonical
+    /// (symlink-free) directory, so two clones with the same folder name
+    /// never share container names or labels (see Grove+Identity.swift).
+    public let id: String
 
     public init(directory: String, isGlobal: Bool) {
         self.directory = directory
         self.root = (directory as NSString).deletingLastPathComponent
         self.isGlobal = isGlobal
+        self.id = Self.identity(of: directory)
     }
 
-    /// The grove's name, used in container names (`<grove>--<agent>`).
+    /// The grove's name, the readable part of container names (`<grove>-<id>--<agent>`).
     public var name: String { AgentName.slug(isGlobal ? "global" : (root as NSString).lastPathComponent) }
     public var agentsDirectory: String { directory + "/agents" }
     public var templatesDirectory: String { directory + "/templates" }

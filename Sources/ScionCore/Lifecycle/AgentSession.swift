@@ -154,7 +154,7 @@ extension Orchestrator {
             throw ScionError(.failedPrecondition, "agent \(name) was never started, so it has no log")
         }
         try runtime(for: record).logs(
-            LogsRequest(name: runtimeName(name), handle: handle, tail: tail, follow: follow), chunk: chunk)
+            LogsRequest(name: runtimeName(of: record), handle: handle, tail: tail, follow: follow), chunk: chunk)
     }
 
     /// The command that attaches the user's terminal to the agent's session.

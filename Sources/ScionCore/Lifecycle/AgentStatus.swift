@@ -11,9 +11,12 @@ public struct AgentStatus: Sendable, Encodable {
     public var detail: String?
     public var exitCode: Int?
     public var record: AgentRecord?
+    /// What is wrong outside scion's control (drift, leftovers), one
+    /// sentence per problem joined by "; ", with how to fix it.
+    public var problem: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, phase, activity, activityMessage = "activity_message", detail, exitCode = "exit_code"
+        case name, phase, activity, activityMessage = "activity_message", detail, exitCode = "exit_code", problem
         case harnessConfig = "harness_config", harness, profile, runtime, branch, worktree, task, parent, template
         case createdAt = "created_at", startedAt = "started_at", image, handle
     }
@@ -26,6 +29,7 @@ public struct AgentStatus: Sendable, Encodable {
         try container.encodeIfPresent(activityMessage, forKey: .activityMessage)
         try container.encodeIfPresent(detail, forKey: .detail)
         try container.encodeIfPresent(exitCode, forKey: .exitCode)
+        try container.encodeIfPresent(problem, forKey: .problem)
         guard let record else { return }
         try container.encode(record.harnessConfig, forKey: .harnessConfig)
         try container.encode(record.harness, forKey: .harness)
@@ -48,28 +52,70 @@ extension Orchestrator {
     /// call per runtime plugin in use.
     public func list() throws -> [AgentStatus] {
         let entries = store.all()
-        var reported: [String: [String: RuntimeAgent]] = [:]
+        var reported: [String: [RuntimeAgent]] = [:]
         let live: Set<AgentPhase> = [.running, .starting, .stopping]
-        let liveRecords = entries.compactMap { $0.record }.filter { live.contains($0.phase) }
-        for runtimeName in Set(liveRecords.map(\.runtime)) {
-            let type = liveRecords.first { $0.runtime == runtimeName }!.runtimeType
+        // An interrupted or failed launch may have left an instance it never
+        // recorded: ask its runtime too, by the grove id label.
+        let asked = entries.compactMap { $0.record }.filter {
+            live.contains($0.phase) || ($0.phase == .error && $0.handle == nil && $0.runtimeName != nil)
+        }
+        // The active profile's runtime too, so instances that no record
+        // knows (a lost record) show up.
+        var active: [String] = []
+        if let name = settings.profiles[settings.activeProfile]?.runtime, let entry = settings.runtimes[name],
+           catalog.find(kind: "runtime", name: entry.type) != nil {
+            active = [name]
+        }
+        for runtimeName in Set(asked.map(\.runtime) + active) {
+            let records = asked.filter { $0.runtime == runtimeName }
             do {
-                let agents = try runtime(type: type, wantedBy: "list").list(
-                    labels: ["scion.grove_path": grove.directory], runtimeConfig: settings.runtimes[runtimeName]?.options)
-                reported[runtimeName] = Dictionary(agents.map { ($0.handle, $0) }) { first, _ in first }
+                guard let type = records.first?.runtimeType ?? settings.runtimes[runtimeName]?.type else { continue }
+                let client = try runtime(type: type, wantedBy: "list")
+                let options = settings.runtimes[runtimeName]?.options
+                var agents: [RuntimeAgent] = []
+                let ids: [String] = records.compactMap { $0.groveId } + [grove.id]
+                for id in Set(ids).sorted() {
+                    agents += try client.list(labels: [Grove.idLabel: id], runtimeConfig: options)
+                }
+                if records.contains(where: { $0.groveId == nil }) {
+                    agents += try client.list(labels: ["scion.grove_path": grove.directory], runtimeConfig: options)
+                }
+                reported[runtimeName] = agents
             } catch {
                 logger.warning("cannot ask the \(runtimeName) runtime about its agents: \(error)")
             }
         }
-        return entries.map { entry in
+        let repository = RepositoryView(grove: grove)
+        let reconciler = self.reconciler
+        var statuses = entries.map { entry in
             guard let record = entry.record else {
                 return AgentStatus(
                     name: entry.name, phase: .error, detail: store.isBusy(entry.name) ? "being created" : "interrupted before its record was written; delete it",
                     record: nil)
             }
-            let runtimeAgent = reported[record.runtime].flatMap { agents in record.handle.flatMap { agents[$0] } }
-            return reconcile(record, runtimeAgent: runtimeAgent, runtimeAnswered: reported[record.runtime] != nil)
+            let agents = reported[record.runtime] ?? []
+            let runtimeAgent = record.handle.flatMap { handle in agents.first { $0.handle == handle } }
+                ?? agents.first { $0.name == runtimeName(of: record) && reconciler.owns($0, agent: record.name, groveId: record.groveId) }
+            var status = reconcile(record, runtimeAgent: runtimeAgent, runtimeAnswered: reported[record.runtime] != nil)
+            var problems = driftProblems(record, repository: repository).map(\.message)
+            if record.handle == nil, let runtimeAgent, runtimeAgent.state != .missing {
+                problems.append("an interrupted start left its \(record.runtimeType) instance \(runtimeAgent.name): `scion resume \(record.name)` or `scion delete \(record.name)` removes it")
+            }
+            status.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
+            return status
         }
+        // Instances of this grove that no agent folder names.
+        let known = Set(entries.map(\.name))
+        for (runtimeName, agents) in reported.sorted(by: { $0.key < $1.key }) {
+            for agent in agents where agent.labels[Grove.idLabel] == grove.id {
+                guard let name = agent.labels["scion.name"], !known.contains(name),
+                      !statuses.contains(where: { $0.name == name }) else { continue }
+                statuses.append(AgentStatus(
+                    name: name, phase: .error, detail: "left over with no record",
+                    problem: "the \(runtimeName) instance \(agent.name) has no agent record: `scion delete \(name)` or `scion prune` removes it"))
+            }
+        }
+        return statuses
     }
 
     /// One agent, reconciled.

@@ -194,7 +194,8 @@ struct DeletionPolicy {
             let manager = WorktreeManager(repositoryPath: repository)
             try orchestrator.withGroveLock {
                 try manager.remove(
-                    name: orchestrator.worktreeName(name), path: store.worktreePath(name), branch: branch,
+                    name: record.map(orchestrator.worktreeName(of:)) ?? AgentName.worktreeName(name),
+                    path: store.worktreePath(name), branch: branch,
                     within: store.directory(name))
             }
             if let branch {

@@ -110,11 +110,14 @@ public final class Orchestrator: Sendable {
             branch: nil, createdBranch: false, worktree: store.worktreePath(request.name),
             home: store.homePath(request.name), task: request.task, template: template.name,
             authSelected: request.harnessAuth, authMethod: nil, noAuth: request.noAuth,
-            parent: context.environment["SCION_AGENT"], error: nil, createdAt: now, updatedAt: now, startedAt: nil)
+            parent: context.environment["SCION_AGENT"], error: nil, createdAt: now, updatedAt: now, startedAt: nil,
+            groveId: grove.id, runtimeName: grove.runtimeName(for: request.name),
+            worktreeName: AgentName.worktreeName(request.name))
         let lock = try store.lock(request.name)
         defer { withExtendedLifetime(lock) {} }
         do {
             try store.save(record)
+            try reconciler.clearDebris(ofFreshlyReserved: record)
             try provisionWorkspace(&record, branch: request.branch, base: request.base)
             record.phase = launching ? .starting : .created
             try store.save(record)
@@ -183,7 +186,7 @@ public final class Orchestrator: Sendable {
             let spec = try runSpec(&record, harness: harnessClient, runtime: runtimeClient, resume: resume, task: task)
             let result: RunResult
             do {
-                result = try runtimeClient.run(spec, progress: progress)
+                result = try reconciler.run(spec, record: record, runtime: runtimeClient, progress: progress)
             } catch let error as ScionError
                 where error.code == .notFound && (error.cause as? PluginError)?.details["image"] != nil {
                 // Pull only when run says the image is missing: asking
@@ -216,7 +219,11 @@ public final class Orchestrator: Sendable {
             let wanted = branch ?? AgentName.slug(record.name)
             try AgentName.validateBranch(wanted)
             let created = try withGroveLock {
-                try manager.add(name: worktreeName(record.name), path: record.worktree, branch: wanted, base: base)
+                // Intent first: the branch and whether scion is creating it.
+                record.branch = wanted
+                record.createdBranch = !manager.branchExists(wanted)
+                try store.save(record)
+                return try manager.add(name: worktreeName(of: record), path: record.worktree, branch: wanted, base: base)
             }
             record.branch = created.branch
             record.createdBranch = created.createdBranch
@@ -309,7 +316,7 @@ public final class Orchestrator: Sendable {
             mounts.append(RunSpec.Mount(source: gitDirectory, target: gitDirectory))
         }
         return RunSpec(
-            name: runtimeName(record.name), agent: record.name, grove: grove.name, image: record.image,
+            name: runtimeName(of: record), agent: record.name, grove: grove.name, image: record.image,
             command: provision.command, env: env, secretEnv: auth.env.keys.sorted(), labels: labels(record),
             workdir: record.worktree, home: record.home, mounts: mounts, resources: configuration.profile.resources,
             user: RunSpec.User(uid: getuid(), gid: getgid(), name: context.environment["USER"] ?? "scion"),
@@ -320,20 +327,27 @@ public final class Orchestrator: Sendable {
         [
             "scion.agent": "true", "scion.name": record.name, "scion.grove": grove.name,
             "scion.grove_path": grove.directory, "scion.harness": record.harness,
-            "scion.template": record.template ?? "default",
+            "scion.template": record.template ?? "default", Grove.idLabel: record.groveId ?? grove.id,
         ]
     }
 
     /// The agent as its runtime knows it, with its runtime's settings.
     func target(_ record: AgentRecord, handle: String) -> AgentTarget {
-        AgentTarget(name: runtimeName(record.name), handle: handle, runtimeConfig: settings.runtimes[record.runtime]?.options)
+        AgentTarget(
+            name: runtimeName(of: record), handle: handle, runtimeConfig: settings.runtimes[record.runtime]?.options,
+            home: record.home)
     }
 
-    /// `<grove>--<agent>`: the agent's name in its runtime.
-    public func runtimeName(_ name: String) -> String { "\(grove.name)--\(name)" }
+    /// The agent's name in its runtime: the one recorded at create
+    /// (`<grove>-<id>--<agent>`), so a moved repository still finds its
+    /// instances; `<grove>--<agent>` for records older than that.
+    public func runtimeName(of record: AgentRecord) -> String { record.runtimeName ?? "\(grove.name)--\(record.name)" }
 
-    /// git's name for the worktree, unique per grove and agent.
-    func worktreeName(_ name: String) -> String { "scion-\(AgentName.slug(name))" }
+    /// git's name for the agent's worktree: the recorded one, or the one
+    /// records older than that used.
+    func worktreeName(of record: AgentRecord) -> String { record.worktreeName ?? "scion-\(AgentName.slug(record.name))" }
+
+    var reconciler: Reconciler { Reconciler(orchestrator: self) }
 
     func withGroveLock<T>(_ body: () throws -> T) throws -> T {
         let lock = try FileLock.acquire(grove.lockFile)
@@ -342,13 +356,11 @@ public final class Orchestrator: Sendable {
 
     /// Undoes a failed create or start so the name can be used again.
     private func rollBack(_ record: AgentRecord) {
-        if let handle = record.handle, let client = try? runtime(for: record) {
-            try? client.delete(target(record, handle: handle))
-        }
+        reconciler.removeInstance(record)
         if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
             _ = try? withGroveLock {
                 try WorktreeManager(repositoryPath: repository).remove(
-                    name: worktreeName(record.name), path: store.worktreePath(record.name),
+                    name: worktreeName(of: record), path: store.worktreePath(record.name),
                     branch: record.createdBranch ? record.branch : nil, within: store.directory(record.name))
             }
         }
@@ -394,20 +406,23 @@ public final class Orchestrator: Sendable {
         _ name: String, options: DeleteOptions, confirm: (WorkAtRisk) -> Bool = { _ in false }
     ) throws -> DeleteOutcome {
         guard store.exists(name) else {
+            // No folder: what a killed command or a race left under names
+            // derived from this one is still ours to remove.
+            if try reconciler.removeLeftovers(ofUnrecorded: name) {
+                return DeleteOutcome(name: name, discarded: nil, branch: nil, branchDeleted: false)
+            }
             throw ScionError(.notFound, "no agent named \(name) in grove \(grove.root)")
         }
         let lock = try store.lock(name)
         defer { withExtendedLifetime(lock) {} }
         let record = try? store.load(name)
+        if let record, record.worktree != store.worktreePath(name) {
+            // A moved repository: relinked, git can read and remove the worktree.
+            try? reconciler.relinkWorktree(record)
+        }
         let policy = DeletionPolicy(orchestrator: self, name: name, record: record, options: options)
         let accepted = try policy.authorize(confirm: confirm)
-        if let record, let handle = record.handle {
-            do {
-                try runtime(for: record).delete(target(record, handle: handle))
-            } catch let error as ScionError where error.code == .notFound {
-                logger.debug("agent \(name): runtime instance already gone")
-            }
-        }
+        if let record { try reconciler.deleteInstance(record) }
         let outcome = try policy.removeWorkspace(accepted: accepted, confirm: confirm)
         try store.remove(name)
         store.sweepTombstones()

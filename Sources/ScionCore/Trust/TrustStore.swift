@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// The files the user has trusted, by content, as direnv does: each entry
@@ -44,7 +43,7 @@ public struct TrustStore: Sendable {
     }
 
     public static func sha256(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        Digest.sha256Hex(data)
     }
 
     /// The path with symlinks resolved, so a moved or linked repository is

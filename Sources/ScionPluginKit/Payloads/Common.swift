@@ -31,14 +31,19 @@ public struct AgentTarget: Codable, Sendable, Equatable {
     /// The `runtimes.<name>` settings entry (as in RunSpec.runtimeConfig), so
     /// a runtime reaches the same engine it ran the agent on. Optional.
     public var runtimeConfig: [String: JSONValue]?
+    /// The agent's home on the host. Optional; with an empty `handle` it
+    /// lets a runtime whose state is derived from the home (local) find an
+    /// instance whose handle was never recorded.
+    public var home: String?
 
-    public init(name: String, handle: String, runtimeConfig: [String: JSONValue]? = nil) {
+    public init(name: String, handle: String, runtimeConfig: [String: JSONValue]? = nil, home: String? = nil) {
         self.name = name
         self.handle = handle
         self.runtimeConfig = runtimeConfig
+        self.home = home
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, handle, runtimeConfig = "runtime_config"
+        case name, handle, runtimeConfig = "runtime_config", home
     }
 }
