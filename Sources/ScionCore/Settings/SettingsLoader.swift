@@ -48,7 +48,7 @@ public struct SettingsLoader: Sendable {
         for override in overrides {
             tree = tree.setting(SettingsNode(.scalar(override.value), origin: SettingsOrigin("flag \(override.flag)")), at: override.path[...])
         }
-        return try Settings(tree: tree, warnings: warnings)
+        return try Settings(tree: tree, warnings: warnings, home: environment["HOME"])
     }
 
     /// The parsed file, or nil when it does not exist.
