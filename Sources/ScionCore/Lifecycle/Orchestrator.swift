@@ -282,7 +282,13 @@ public final class Orchestrator: Sendable {
             + helper.mounts(isolated: capabilities.isolated)
         if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
             let gitDirectory = try WorktreeManager(repositoryPath: repository).commonDirectory()
-            mounts.append(RunSpec.Mount(source: gitDirectory, target: gitDirectory))
+            if capabilities.isolated {
+                mounts += try ContainerGitView(
+                    commonDirectory: gitDirectory, worktreeName: worktreeName(record.name),
+                    viewDirectory: store.directory(record.name) + "/git-view").mounts()
+            } else {
+                mounts.append(RunSpec.Mount(source: gitDirectory, target: gitDirectory))
+            }
         }
         return RunSpec(
             name: runtimeName(record.name), agent: record.name, grove: grove.name, image: record.image,
