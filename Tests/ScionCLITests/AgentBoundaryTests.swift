@@ -254,17 +254,11 @@ struct AgentBoundaryContainerTests {
         try sandbox.check("config", "set", "harness_configs.claude.image", TestEngine.podman.image)
 
         for (index, delay) in [60, 150, 250, 400, 700].enumerated() {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: BuildProducts.scion)
-            process.arguments = ["start", "killed\(index)", "--harness", "claude", "hello"]
-            process.environment = sandbox.environment
-            process.currentDirectoryURL = URL(fileURLWithPath: sandbox.path)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            usleep(UInt32(delay) * 1000)
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            // coreutils' timeout sends SIGKILL to scion after the delay.
+            _ = try Shell.run(
+                ["timeout", "-s", "KILL", String(format: "%.2f", Double(delay) / 1000), BuildProducts.scion,
+                 "start", "killed\(index)", "--harness", "claude", "hello"],
+                in: sandbox.path, environment: sandbox.environment)
         }
         usleep(500_000)
         let leftovers = FileManager.default.enumerator(atPath: temporary.path)?.allObjects as? [String] ?? []
