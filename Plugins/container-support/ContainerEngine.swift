@@ -52,9 +52,7 @@ public struct ContainerState: Sendable, Equatable {
     }
 
     var harnessExitCode: Int? {
-        guard let home,
-              let text = try? String(contentsOfFile: home + "/" + Tmux.exitPath, encoding: .utf8)
-        else { return nil }
+        guard let home, let text = UntrustedDirectory(home).text(Tmux.exitPath) else { return nil }
         return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

@@ -157,8 +157,6 @@ public struct ContainerRunPlan: Sendable, Equatable {
 
     /// Where the agent window's output is appended (a host path).
     public var logPath: String { home + "/" + Tmux.logPath }
-    public var exitStatusPath: String { home + "/" + Tmux.exitPath }
-    public var readyMarkerPath: String { home + "/" + Self.readyPath }
 
     static func clean(_ path: String) -> String {
         var cleaned = path

@@ -82,7 +82,7 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
                 .failedPrecondition,
                 "container \(container.name) has no \(ContainerRunPlan.homeLabel) label: it was not started by scion")
         }
-        try AgentLogFile(path: home + "/" + Tmux.logPath).stream(
+        try AgentLogFile(home: home).stream(
             tail: request.tail, follow: request.follow && container.isRunning, sink: sink,
             isAlive: { try engine.inspect(ref)?.isRunning ?? false })
     }
@@ -134,7 +134,7 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
         while true {
             // A remote engine's containers do not see this machine's files:
             // a running container is all that can be checked.
-            if engine.isLocal, FileManager.default.fileExists(atPath: plan.readyMarkerPath) { return }
+            if engine.isLocal, UntrustedDirectory(plan.home).exists(ContainerRunPlan.readyPath) { return }
             if !engine.isLocal || Date().timeIntervalSince(lastInspect) >= 0.1 {
                 lastInspect = Date()
                 let state = try engine.inspect(id)
@@ -157,15 +157,18 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
 
     /// The home is a host directory: make the place tmux logs to, and clear
     /// the previous run's exit status and ready marker.
+    /// The agent controls its home: nothing here follows a link it planted.
     func prepareHome(_ plan: ContainerRunPlan) throws {
+        let home = UntrustedDirectory(plan.home)
         do {
-            try FileManager.default.createDirectory(
-                atPath: plan.home + "/.scion", withIntermediateDirectories: true)
+            try home.createDirectory(".scion")
+        } catch let error as PluginError where error.code == .permissionDenied {
+            throw error
         } catch {
-            throw PluginError(.failedPrecondition, "cannot prepare agent home \(plan.home): \(error.localizedDescription)")
+            throw PluginError(.failedPrecondition, "cannot prepare agent home \(plan.home): \(error)")
         }
-        try? FileManager.default.removeItem(atPath: plan.exitStatusPath)
-        try? FileManager.default.removeItem(atPath: plan.readyMarkerPath)
+        try home.remove(Tmux.exitPath)
+        try home.remove(ContainerRunPlan.readyPath)
         try HarnessLaunch.write(plan.harnessCommand, home: plan.home)
     }
 }

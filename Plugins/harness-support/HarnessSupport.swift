@@ -266,8 +266,8 @@ public enum GitWorktree {
     /// back to `<repo>/.git`. nil for a main worktree, a bare repository or
     /// a directory that is not a worktree.
     public static func mainRepositoryRoot(of workdir: String) -> String? {
-        let dotGit = (workdir as NSString).appendingPathComponent(".git")
-        guard let pointer = try? String(contentsOfFile: dotGit, encoding: .utf8) else { return nil }
+        // The worktree is the agent's: its `.git` is read without following a link.
+        guard let pointer = UntrustedDirectory(workdir).text(".git") else { return nil }
         let line = pointer.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
         guard line.hasPrefix("gitdir:") else { return nil }
         var gitDir = line.dropFirst("gitdir:".count).trimmingCharacters(in: .whitespaces)

@@ -39,11 +39,23 @@ struct LocalAgentDirectory {
         path = handle
     }
 
-    var socketPath: String { "\(path)/tmux-\(getuid())/default" }
+    /// Where tmux would put the socket for `TMUX_TMPDIR=path`; every tmux
+    /// command of the runtime names it with `-S`, so none can ever reach
+    /// another server (the user's own default one included).
+    var socketDirectory: String { "\(path)/tmux-\(getuid())" }
+    var socketPath: String { socketDirectory + "/default" }
     var recordPath: String { path + "/agent.json" }
     var clientEnvironment: [String: String] {
         ["TMUX_TMPDIR": path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
     }
+
+    /// `tmux -S <socket>` followed by `arguments`.
+    func tmux(_ arguments: [String]) -> [String] {
+        ["tmux", "-S", socketPath] + arguments
+    }
+
+    /// The longest unix socket path (sun_path holds 108 bytes with its NUL).
+    static let socketPathLimit = 107
 
     var record: LocalAgentRecord? {
         FileManager.default.contents(atPath: recordPath).flatMap { try? JSONDecoder().decode(LocalAgentRecord.self, from: $0) }
@@ -70,10 +82,19 @@ struct LocalAgentDirectory {
     }
 
     func create(record: LocalAgentRecord) throws {
+        guard socketPath.utf8.count <= Self.socketPathLimit else {
+            throw PluginError(
+                .invalidArgument,
+                "the tmux socket \(socketPath) would be \(socketPath.utf8.count) bytes long, more than unix sockets allow (\(Self.socketPathLimit)): choose a shorter runtimes.<name>.state_dir")
+        }
         let manager = FileManager.default
         let base = (path as NSString).deletingLastPathComponent
         try manager.createDirectory(atPath: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try manager.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try Self.requirePrivate(base)
+        for directory in [path, socketDirectory] {
+            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try Self.requirePrivate(directory)
+        }
         try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: recordPath), options: .atomic)
     }
 
@@ -101,7 +122,21 @@ struct LocalAgentDirectory {
     /// Ends the agent's tmux server, if one answers.
     func killServer() throws {
         if serverIsAlive {
-            _ = try Subprocess.run(["tmux", "kill-server"], environment: clientEnvironment)
+            _ = try Subprocess.run(tmux(["kill-server"]), environment: clientEnvironment)
+        }
+    }
+
+    /// A folder holding tmux sockets must be the user's own and closed to
+    /// others: in a shared /tmp, someone else could have made it first.
+    static func requirePrivate(_ directory: String) throws {
+        var info = stat()
+        guard lstat(directory, &info) == 0 else {
+            throw PluginError(.internal, "cannot inspect \(directory): \(String(cString: strerror(errno)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid(), info.st_mode & 0o022 == 0 else {
+            throw PluginError(
+                .permissionDenied,
+                "\(directory) is not a private folder of this user (it must be a directory owned by uid \(getuid()), not writable by others): remove it or choose another runtimes.<name>.state_dir")
         }
     }
 
@@ -111,7 +146,7 @@ struct LocalAgentDirectory {
     }
 
     func state(_ record: LocalAgentRecord) -> RuntimeAgent {
-        let exitText = try? String(contentsOfFile: record.home + "/" + Tmux.exitPath, encoding: .utf8)
+        let exitText = UntrustedDirectory(record.home).text(Tmux.exitPath)
         let exitCode = exitText.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         return RuntimeAgent(
             name: record.name, handle: path, state: serverIsAlive ? .running : .stopped,

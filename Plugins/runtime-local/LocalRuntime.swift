@@ -15,14 +15,14 @@ struct LocalRuntime: RuntimePlugin {
     }
 
     func run(_ spec: RunSpec, progress: EventSink) throws -> RunResult {
-        let agent = LocalAgentDirectory(base: baseDirectory(spec.runtimeConfig), home: spec.home)
+        let agent = LocalAgentDirectory(base: try baseDirectory(spec.runtimeConfig), home: spec.home)
         if agent.serverIsAlive {
             throw PluginError(.alreadyExists, "agent \(spec.agent) already has a running tmux server at \(agent.path)")
         }
         try agent.create(record: LocalAgentRecord(name: spec.name, labels: spec.labels, home: spec.home, workdir: spec.workdir))
-        try? FileManager.default.removeItem(atPath: spec.home + "/" + Tmux.exitPath)
-        try FileManager.default.createDirectory(
-            atPath: spec.home + "/.scion", withIntermediateDirectories: true)
+        let home = UntrustedDirectory(spec.home)
+        try home.createDirectory(".scion")
+        try home.remove(Tmux.exitPath)
         try HarnessLaunch.write(spec.command, home: spec.home)
 
         var environment = spec.env
@@ -32,7 +32,7 @@ struct LocalRuntime: RuntimePlugin {
         environment["TERM"] = environment["TERM"] ?? "xterm-256color"
         environment["SHELL"] = environment["SHELL"] ?? "/bin/sh"
         environment["USER"] = environment["USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "agent"
-        let argv = ["tmux", "-f", spec.session.configFile ?? "/dev/null"]
+        let argv = agent.tmux(["-f", spec.session.configFile ?? "/dev/null"])
             + Tmux.newSession(spec.session, workdir: spec.workdir, detached: true)
         let output = try Subprocess.run(argv, environment: environment, workingDirectory: spec.workdir)
         guard output.status == 0 else {
@@ -45,7 +45,7 @@ struct LocalRuntime: RuntimePlugin {
     func stop(_ request: StopRequest) throws {
         let agent = try LocalAgentDirectory(handle: request.handle)
         guard agent.serverIsAlive else { return }
-        _ = try Subprocess.run(["tmux", "kill-server"], environment: agent.clientEnvironment)
+        _ = try Subprocess.run(agent.tmux(["kill-server"]), environment: agent.clientEnvironment)
     }
 
     func delete(_ target: AgentTarget) throws {
@@ -68,7 +68,7 @@ struct LocalRuntime: RuntimePlugin {
     }
 
     func list(_ request: ListRequest) throws -> ListResponse {
-        let base = baseDirectory(request.runtimeConfig ?? [:])
+        let base = try baseDirectory(request.runtimeConfig ?? [:])
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
         let agents = entries.compactMap { entry -> RuntimeAgent? in
             let agent = LocalAgentDirectory(path: base + "/" + entry)
@@ -93,7 +93,7 @@ struct LocalRuntime: RuntimePlugin {
         guard let record = agent.record else {
             throw PluginError(.notFound, "agent \(request.name) has no local runtime state at \(request.handle)")
         }
-        try LogFile(path: record.home + "/" + Tmux.logPath).stream(
+        try AgentLogFile(home: record.home).stream(
             tail: request.tail, follow: request.follow, sink: sink, isAlive: { agent.serverIsAlive })
     }
 
@@ -104,8 +104,10 @@ struct LocalRuntime: RuntimePlugin {
         }
         var environment = agent.clientEnvironment
         environment["HOME"] = record.home
+        // tmux commands go to the agent's own server, named explicitly.
+        let argv = request.argv.first == "tmux" ? agent.tmux(Array(request.argv.dropFirst())) : request.argv
         let output = try Subprocess.run(
-            request.argv, environment: environment, input: request.stdin.map { Data($0.utf8) },
+            argv, environment: environment, input: request.stdin.map { Data($0.utf8) },
             workingDirectory: record.workdir)
         return ExecResult(exitCode: Int(output.status), stdout: output.stdoutText, stderr: output.stderrText)
     }
@@ -115,7 +117,7 @@ struct LocalRuntime: RuntimePlugin {
         guard agent.serverIsAlive else {
             throw PluginError(.failedPrecondition, "agent \(target.name) is not running")
         }
-        return AttachCommand(argv: ["tmux"] + Tmux.attach(SessionLayout()), env: ["TMUX_TMPDIR": agent.path])
+        return AttachCommand(argv: agent.tmux(Tmux.attach(SessionLayout())), env: ["TMUX_TMPDIR": agent.path])
     }
 
     /// The agent's directory: its handle, or (handle empty, as after a
@@ -123,12 +125,23 @@ struct LocalRuntime: RuntimePlugin {
     /// its home, exactly as `run` derives it.
     private func directory(_ target: AgentTarget) throws -> LocalAgentDirectory {
         if target.handle.isEmpty, let home = target.home, home.hasPrefix("/") {
-            return LocalAgentDirectory(base: baseDirectory(target.runtimeConfig ?? [:]), home: home)
+            return LocalAgentDirectory(base: try baseDirectory(target.runtimeConfig ?? [:]), home: home)
         }
         return try LocalAgentDirectory(handle: target.handle)
     }
 
-    private func baseDirectory(_ config: [String: JSONValue]) -> String {
-        config["state_dir"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? LocalAgentDirectory.defaultBase
+    /// `state_dir` (the host expands `~` and refuses relative paths with the
+    /// settings file and line; this is the last line of defence).
+    private func baseDirectory(_ config: [String: JSONValue]) throws -> String {
+        guard let configured = config["state_dir"]?.stringValue.flatMap({ $0.isEmpty ? nil : $0 }) else {
+            return LocalAgentDirectory.defaultBase
+        }
+        let expanded = TildePath.expand(configured, home: nil)
+        guard expanded.hasPrefix("/"), !expanded.split(separator: "/").contains("..") else {
+            throw PluginError(
+                .invalidArgument,
+                "runtimes.<name>.state_dir must be an absolute path (or start with ~/), not \"\(configured)\"")
+        }
+        return expanded
     }
 }

@@ -39,11 +39,10 @@ struct PodmanEngine: ContainerEngine {
                 .invalidArgument,
                 "podman cannot mount \(bind.source) at \(bind.target): its --mount option does not accept commas in paths")
         }
-        let envFile = try EnvironmentFile(plan.env)
-        defer { envFile.remove() }
-        let arguments = runArguments(plan, envFile: envFile.path)
+        let environment = try PodmanEnvironment(plan)
+        let arguments = runArguments(plan, environment: environment)
         PluginLog.debug("podman " + (globalArguments + arguments).joined(separator: " "))
-        let output = try podman(arguments, environment: envFile.processEnvironment)
+        let output = try podman(arguments, environment: environment.processEnvironment)
         guard output.status == 0 else {
             let message = Self.errorText(output)
             let lowered = message.lowercased()
@@ -74,9 +73,9 @@ struct PodmanEngine: ContainerEngine {
         return id.trimmingCharacters(in: .whitespaces)
     }
 
-    /// `podman run` for the plan; the environment comes from `envFile`, so
-    /// no value (secrets included) ever appears in an argv.
-    func runArguments(_ plan: ContainerRunPlan, envFile: String) -> [String] {
+    /// `podman run` for the plan; the environment goes by name (see
+    /// PodmanEnvironment), so no secret ever appears in an argv or a file.
+    func runArguments(_ plan: ContainerRunPlan, environment: PodmanEnvironment) -> [String] {
         var arguments = ["run", "--detach", "--tty", "--interactive", "--pull", "never", "--name", plan.name]
         for key in plan.labels.keys.sorted() {
             arguments += ["--label", "\(key)=\(plan.labels[key]!)"]
@@ -84,7 +83,7 @@ struct PodmanEngine: ContainerEngine {
         for bind in plan.binds {
             arguments += ["--mount", "type=bind,source=\(bind.source),destination=\(bind.target)" + (bind.readOnly ? ",ro=true" : "")]
         }
-        arguments += ["--env-file", envFile, "--workdir", plan.workdir]
+        arguments += environment.arguments + ["--workdir", plan.workdir]
         if let network = plan.network { arguments += ["--network", network] }
         if let user = plan.user { arguments += ["--user", user] }
         if rootless { arguments.append("--userns=keep-id") }
@@ -253,53 +252,53 @@ struct PodmanEngine: ContainerEngine {
     }
 }
 
-/// The container environment as a podman `--env-file`: a private file,
-/// removed right after `podman run`, so values never show in an argv
-/// (where any user could read them with ps). Values with a newline cannot be
-/// written there; they go by name, with the value in podman's environment.
-struct EnvironmentFile {
-    let directory: String
-    let path: String
-    /// podman's process environment: nil (inherit) unless some value needed it.
-    let processEnvironment: [String: String]?
+/// The container environment for `podman run`, with no file: each
+/// variable is passed as `--env NAME` with no value, which makes podman take
+/// the value from its own process environment (set through posix_spawn's
+/// envp, so nothing reaches a disk or an argv, and a killed start leaves
+/// nothing behind). Variables podman itself reads (HOME, PATH, TMPDIR,
+/// XDG_*, LD_*, proxies...) cannot be changed in podman's own environment
+/// without changing podman; those are never secrets, and go as
+/// `--env NAME=value`. A secret with such a name is refused.
+struct PodmanEnvironment {
+    let arguments: [String]
+    let processEnvironment: [String: String]
 
-    init(_ env: [String: String]) throws {
-        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
-        var template = Array((temporary + "scion-podman-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else {
-            throw PluginError(.internal, "cannot create a private temporary directory: \(String(cString: strerror(errno)))")
-        }
-        directory = String(cString: made)
-        path = directory + "/env"
-        var lines: [String] = []
-        var inherited: [String: String] = [:]
-        for key in env.keys.sorted() {
-            let value = env[key]!
-            if value.contains("\n") || value.contains("\r") {
-                lines.append(key)
-                inherited[key] = value
+    init(_ plan: ContainerRunPlan, base: [String: String] = ProcessInfo.processInfo.environment) throws {
+        var arguments: [String] = []
+        var process = base
+        for key in plan.env.keys.sorted() {
+            let value = plan.env[key]!
+            if Self.podmanReads(key) {
+                guard !plan.secretEnv.contains(key) else {
+                    throw PluginError(
+                        .invalidArgument,
+                        "the secret variable \(key) of agent \(plan.agent) has a name podman itself reads, so it cannot be passed without showing it in podman's argv: give it another name")
+                }
+                arguments += ["--env", "\(key)=\(value)"]
             } else {
-                lines.append("\(key)=\(value)")
+                guard !key.contains("*") else {
+                    throw PluginError(.invalidArgument, "environment variable name \"\(key)\" is not valid for podman (a * would match host variables)")
+                }
+                process[key] = value
+                arguments += ["--env", key]
             }
         }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw PluginError(.internal, "cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        let text = Data((lines.joined(separator: "\n") + "\n").utf8)
-        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard written == text.count else {
-            unlink(path)
-            rmdir(directory)
-            throw PluginError(.internal, "cannot write \(path)")
-        }
-        processEnvironment = inherited.isEmpty
-            ? nil : ProcessInfo.processInfo.environment.merging(inherited) { _, new in new }
+        self.arguments = arguments
+        processEnvironment = process
     }
 
-    func remove() {
-        unlink(path)
-        rmdir(directory)
+    /// Names podman (a Go program with containers/common) reads from its own
+    /// environment.
+    static func podmanReads(_ name: String) -> Bool {
+        let exact: Set<String> = [
+            "HOME", "PATH", "TERM", "USER", "LOGNAME", "SHELL", "TMPDIR", "TZ", "LANG", "PWD",
+            "DBUS_SESSION_BUS_ADDRESS", "REGISTRY_AUTH_FILE", "NOTIFY_SOCKET", "DOCKER_CONFIG", "DOCKER_HOST",
+        ]
+        if exact.contains(name) { return true }
+        let upper = name.uppercased()
+        if ["HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"].contains(upper) { return true }
+        return ["XDG_", "LC_", "LD_", "GO", "CONTAINERS_", "CONTAINER_", "PODMAN_", "STORAGE_", "BUILDAH_", "SSL_CERT_", "CGO_", "_CONTAINERS_"]
+            .contains { name.hasPrefix($0) }
     }
 }

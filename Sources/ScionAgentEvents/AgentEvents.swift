@@ -59,13 +59,26 @@ public enum AgentEvents {
             line += Array(",".utf8) + CompactJSON.string(key) + Array(":".utf8) + value
         }
         line += Array("}\n".utf8)
+        // The home may be the agent's to rewrite: neither `.scion` nor the
+        // file is followed if it is a link (the host appends here too).
         let directory = home + "/.scion"
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+        let path = home + "/" + relativePath
+        let homeFD = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard homeFD >= 0 else { throw AgentEventError("cannot open \(home)", errno: errno) }
+        defer { close(homeFD) }
+        if mkdirat(homeFD, ".scion", 0o755) != 0 && errno != EEXIST {
             throw AgentEventError("cannot create \(directory)", errno: errno)
         }
-        let path = home + "/" + relativePath
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw AgentEventError("cannot open \(path)", errno: errno) }
+        let scionFD = openat(homeFD, ".scion", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard scionFD >= 0 else { throw AgentEventError("cannot open \(directory) (a link is never followed)", errno: errno) }
+        defer { close(scionFD) }
+        let fd = openat(scionFD, "events.jsonl", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw AgentEventError("cannot open \(path) (a link is never followed)", errno: errno) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw AgentEventError("cannot append to \(path): not a regular file", errno: EINVAL)
+        }
         defer { close(fd) }
         // One write: O_APPEND makes it land whole at the end of the file.
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

@@ -59,8 +59,9 @@ public struct AgentConfiguration: Sendable {
     }
 
     /// Parses `source:target[:ro]` volume strings; a source that does not
-    /// exist is an error.
-    public static func mounts(_ volumes: [String], relativeTo base: String) throws -> [RunSpec.Mount] {
+    /// exist is an error, and so is a relative one that leads out of `base`
+    /// (errors name the entry in `settings`).
+    public static func mounts(_ volumes: [String], relativeTo base: String, settings: SettingsNode? = nil) throws -> [RunSpec.Mount] {
         try volumes.map { volume in
             let parts = volume.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2 || (parts.count == 3 && ["ro", "rw"].contains(parts[2])),
@@ -68,8 +69,7 @@ public struct AgentConfiguration: Sendable {
             else {
                 throw ScionError(.invalidSettings, "volume \"\(volume)\" must be source:/absolute/target[:ro]")
             }
-            let expanded = (parts[0] as NSString).expandingTildeInPath
-            let source = expanded.hasPrefix("/") ? expanded : base + "/" + expanded
+            let source = try VolumeSource.resolve(parts[0], base: base) { VolumeSource.origin(of: volume, in: settings) }
             guard FileManager.default.fileExists(atPath: source) else {
                 throw ScionError(.invalidSettings, "volume \"\(volume)\": source \(source) does not exist")
             }

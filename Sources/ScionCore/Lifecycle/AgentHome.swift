@@ -2,15 +2,21 @@ import Foundation
 import ScionPluginKit
 
 /// Writes an agent's home: the harness's files, credentials (0600), the
-/// git identity, and the tmux configuration its session loads.
+/// git identity, and the tmux configuration its session loads. The agent
+/// controls its home, so every write goes through UntrustedDirectory: a
+/// link it planted (`.claude`, `.scion`, a file) is never followed.
 struct AgentHome {
     let path: String
 
-    var scionDirectory: String { path + "/.scion" }
+    var directory: UntrustedDirectory { UntrustedDirectory(path) }
+    static let scionFolder = ".scion"
+    var scionDirectory: String { path + "/" + Self.scionFolder }
     var tmuxConfigPath: String { scionDirectory + "/tmux.conf" }
 
     func prepare() throws {
-        try FileManager.default.createDirectory(atPath: scionDirectory, withIntermediateDirectories: true)
+        // The home itself sits in the agent's folder, which only the host writes.
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try directory.createDirectory(Self.scionFolder)
     }
 
     /// A path inside the home, refusing anything that would escape it.
@@ -19,15 +25,12 @@ struct AgentHome {
         guard !relative.hasPrefix("/"), !components.isEmpty, !components.contains("..") else {
             throw ScionError(.plugin, "refusing to write \"\(relative)\" outside the agent home \(path)")
         }
-        return path + "/" + relative
+        return components.joined(separator: "/")
     }
 
     func write(_ files: [HomeFile]) throws {
         for file in files {
-            let target = try resolve(file.path)
-            try FileManager.default.createDirectory(
-                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try AtomicFile.write(file.content, to: target, mode: mode_t(file.mode), durable: false)
+            try directory.write(try resolve(file.path), Data(file.content.utf8), mode: mode_t(file.mode))
         }
     }
 
@@ -37,40 +40,39 @@ struct AgentHome {
             guard let data = FileManager.default.contents(atPath: file.source) else {
                 throw ScionError(.failedPrecondition, "cannot read credential file \(file.source)")
             }
-            try FileManager.default.createDirectory(
-                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try AtomicFile.write(data, to: target, mode: mode_t(file.mode & 0o600), durable: false)
+            try directory.write(target, data, mode: mode_t(file.mode & 0o600))
         }
     }
 
-    /// Copies a template's `home/` files into the home, keeping their
-    /// permission bits (a script stays executable).
+    /// Copies a template's `home/` into the home as what its entries are:
+    /// regular files with their permission bits (a script stays
+    /// executable), folders, and links that stay inside the template's
+    /// `home/` (as links). A link that leads out of it is refused: its
+    /// target is never copied.
     func copyTree(from source: String) throws {
-        for relative in Self.regularFiles(under: source) {
-            let from = source + "/" + relative
-            let target = try resolve(relative)
-            guard let data = FileManager.default.contents(atPath: from) else {
-                throw ScionError(.failedPrecondition, "cannot read template file \(from)")
+        for entry in try TemplateHomeEntry.entries(under: source) {
+            switch entry.kind {
+            case .directory:
+                try directory.createDirectory(entry.relative)
+            case .file(let mode):
+                let from = source + "/" + entry.relative
+                guard let data = TemplateHomeEntry.readRegularFile(from) else {
+                    throw ScionError(.failedPrecondition, "cannot read template file \(from)")
+                }
+                try directory.write(entry.relative, data, mode: mode & 0o777)
+            case .link(let target):
+                try directory.createSymbolicLink(entry.relative, target: target)
             }
-            let permissions = (try? FileManager.default.attributesOfItem(atPath: from)[.posixPermissions] as? Int) ?? 0o644
-            try FileManager.default.createDirectory(
-                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try AtomicFile.write(data, to: target, mode: mode_t(permissions & 0o777), durable: false)
         }
     }
 
-    /// The regular files below `directory` (symbolic links followed),
-    /// relative to it and sorted.
+    /// The regular files below `directory`, relative to it and sorted;
+    /// links are listed too (they are copied as links), never followed.
     static func regularFiles(under directory: String) -> [String] {
-        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
-        var files: [String] = []
-        while let relative = enumerator.nextObject() as? String {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: directory + "/" + relative, isDirectory: &isDirectory), !isDirectory.boolValue {
-                files.append(relative)
-            }
+        ((try? TemplateHomeEntry.entries(under: directory)) ?? []).compactMap { entry in
+            if case .directory = entry.kind { return nil }
+            return entry.relative
         }
-        return files.sorted()
     }
 
     /// The user's identity for the agent's commits, and every worktree
@@ -80,14 +82,14 @@ struct AgentHome {
             "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
                 .replacingOccurrences(of: "\n", with: " ") + "\""
         }
-        try AtomicFile.write("""
+        try directory.write(".gitconfig", """
             [user]
             \tname = \(quoted(name))
             \temail = \(quoted(email))
             [safe]
             \tdirectory = *
 
-            """, to: path + "/.gitconfig", durable: false)
+            """)
     }
 
     /// The session's tmux configuration; the user's own config (copied in,
@@ -95,10 +97,9 @@ struct AgentHome {
     func writeTmuxConfig(userConfig: String?) throws {
         var sourced: String?
         if let userConfig, let data = FileManager.default.contents(atPath: userConfig) {
-            let copy = scionDirectory + "/user-tmux.conf"
-            try AtomicFile.write(data, to: copy, durable: false)
-            sourced = copy
+            try directory.write(Self.scionFolder + "/user-tmux.conf", data)
+            sourced = scionDirectory + "/user-tmux.conf"
         }
-        try AtomicFile.write(Tmux.configFile(userConfig: sourced), to: tmuxConfigPath, durable: false)
+        try directory.write(Self.scionFolder + "/tmux.conf", Tmux.configFile(userConfig: sourced))
     }
 }

@@ -304,16 +304,24 @@ public final class Orchestrator: Sendable {
         env["SCION_GROVE"] = grove.directory
         env["SCION_HARNESS"] = record.harness
         if let taskFile { env["SCION_TASK_FILE"] = taskFile }
+        // No one is at an agent's pager: `git log` must print, not wait.
+        for name in ["GIT_PAGER", "PAGER"] where env[name] == nil { env[name] = "cat" }
         if !capabilities.isolated {
             let hostPath = context.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
             env["PATH"] = (context.executablePath as NSString).deletingLastPathComponent + ":" + hostPath
         }
         env.merge(auth.env) { $1 }
-        var mounts = try AgentConfiguration.mounts(configuration.volumes, relativeTo: grove.root)
+        var mounts = try AgentConfiguration.mounts(configuration.volumes, relativeTo: grove.root, settings: settings.tree)
             + helper.mounts(isolated: capabilities.isolated)
         if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
             let gitDirectory = try WorktreeManager(repositoryPath: repository).commonDirectory()
-            mounts.append(RunSpec.Mount(source: gitDirectory, target: gitDirectory))
+            if capabilities.isolated {
+                mounts += try ContainerGitView(
+                    commonDirectory: gitDirectory, worktreeName: worktreeName(of: record),
+                    viewDirectory: store.directory(record.name) + "/git-view").mounts()
+            } else {
+                mounts.append(RunSpec.Mount(source: gitDirectory, target: gitDirectory))
+            }
         }
         return RunSpec(
             name: runtimeName(of: record), agent: record.name, grove: grove.name, image: record.image,

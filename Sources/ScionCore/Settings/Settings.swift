@@ -51,7 +51,7 @@ public struct Settings: Sendable {
     /// Values of an untrusted grove file that were left out (RepositoryTrust).
     public internal(set) var skippedUntrusted: [UntrustedValue] = []
 
-    init(tree: SettingsNode, warnings: [String]) throws {
+    init(tree: SettingsNode, warnings: [String], home: String? = nil) throws {
         self.tree = tree
         self.warnings = warnings
         let root = SettingsReader(tree, path: "")
@@ -70,7 +70,9 @@ public struct Settings: Sendable {
             guard let type = try reader.string("type") else {
                 throw ScionError(.invalidSettings, "\(entry.node.origin): runtimes.\(entry.key) has no \"type\" (the runtime plugin to use)")
             }
-            result[entry.key] = Runtime(name: entry.key, type: type, options: try reader.json())
+            let options = try RuntimeOptions.checked(
+                type: type, options: try reader.json(), node: entry.node, path: "runtimes.\(entry.key)", home: home)
+            result[entry.key] = Runtime(name: entry.key, type: type, options: options)
         }
         profiles = try root.mapping("profiles").reduce(into: [:]) { result, entry in
             let reader = entry.reader

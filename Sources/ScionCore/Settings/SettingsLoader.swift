@@ -65,7 +65,7 @@ public struct SettingsLoader: Sendable {
             // profiles run agents as host processes; then without those too.
             layers[untrustedGrove.index] = RepositoryTrust.restrict(
                 untrustedGrove.layer, hostProcessProfiles: [], harnessConfigsRunOnHost: false).layer
-            let first = try Settings(tree: layered(builtIn, layers), warnings: [])
+            let first = try Settings(tree: layered(builtIn, layers), warnings: [], home: environment["HOME"])
             let onHost = Set(first.profiles.values.filter { first.runtimes[$0.runtime]?.type == "local" }.map(\.name))
             let restricted = RepositoryTrust.restrict(
                 untrustedGrove.layer, hostProcessProfiles: onHost, harnessConfigsRunOnHost: onHost.contains(first.activeProfile))
@@ -73,7 +73,7 @@ public struct SettingsLoader: Sendable {
             skipped = restricted.skipped
             if announcesSkipped { RepositoryTrust.announce(skipped, file: untrustedGrove.path, state: untrustedGrove.state) }
         }
-        var settings = try Settings(tree: layered(builtIn, layers), warnings: warnings)
+        var settings = try Settings(tree: layered(builtIn, layers), warnings: warnings, home: environment["HOME"])
         settings.skippedUntrusted = skipped
         return settings
     }

@@ -60,7 +60,10 @@ struct EventLog {
 
     var eventsPath: String { home + "/" + AgentEvents.relativePath }
     var statusPath: String { home + "/" + AgentStatusFile.relativePath }
-    var lockPath: String { home + "/.scion/status.lock" }
+    /// The agent controls its home: every file here is opened without
+    /// following links (a planted `.scion` link leads nowhere).
+    var directory: UntrustedDirectory { UntrustedDirectory(home) }
+    static let lockRelativePath = ".scion/status.lock"
 
     struct State {
         var activity: AgentActivity?
@@ -90,14 +93,14 @@ struct EventLog {
     /// are hook events to normalize.
     func refresh(exit: ActivityUpdate?, harness: () throws -> HarnessClient) throws -> State {
         let quick = readStatus()
-        if fileSize(eventsPath) == quick.eventsOffset, !changes(quick.current, exit: exit) {
+        if fileSize(AgentEvents.relativePath) == quick.eventsOffset, !changes(quick.current, exit: exit) {
             return State(activity: quick.current)
         }
-        let lock = try FileLock.acquire(lockPath)
+        let lock = try FileLock.acquire(Self.lockRelativePath, in: directory)
         return try withExtendedLifetime(lock) {
             var status = readStatus()
             let before = status
-            let size = fileSize(eventsPath)
+            let size = fileSize(AgentEvents.relativePath)
             if size < status.eventsOffset { status.eventsOffset = 0 }
             var client: HarnessClient?
             let (lines, consumed) = try readLines(from: status.eventsOffset, to: size)
@@ -142,7 +145,7 @@ struct EventLog {
                 state.notify = current
             }
             if status != before {
-                try AtomicFile.write(AgentStore.encoder.encode(status), to: statusPath)
+                try directory.write(AgentStatusFile.relativePath, AgentStore.encoder.encode(status))
             }
             return state
         }
@@ -150,11 +153,11 @@ struct EventLog {
 
     /// Forgets the previous run's events and activity (before a launch).
     func reset() throws {
-        try FileManager.default.createDirectory(atPath: home + "/.scion", withIntermediateDirectories: true)
-        let lock = try FileLock.acquire(lockPath)
-        withExtendedLifetime(lock) {
-            try? FileManager.default.removeItem(atPath: eventsPath)
-            try? FileManager.default.removeItem(atPath: statusPath)
+        try directory.createDirectory(".scion")
+        let lock = try FileLock.acquire(Self.lockRelativePath, in: directory)
+        try withExtendedLifetime(lock) {
+            try directory.remove(AgentEvents.relativePath)
+            try directory.remove(AgentStatusFile.relativePath)
         }
     }
 
@@ -165,20 +168,19 @@ struct EventLog {
     }
 
     private func readStatus() -> AgentStatusFile {
-        FileManager.default.contents(atPath: statusPath).flatMap {
+        (try? directory.read(AgentStatusFile.relativePath)).flatMap { $0 }.flatMap {
             try? AgentStore.decoder.decode(AgentStatusFile.self, from: $0)
         } ?? AgentStatusFile()
     }
 
-    private func fileSize(_ path: String) -> UInt64 {
-        var info = stat()
-        return stat(path, &info) == 0 ? UInt64(info.st_size) : 0
+    private func fileSize(_ relative: String) -> UInt64 {
+        directory.size(relative)
     }
 
     /// The complete lines between `offset` and `size`, and how many bytes
     /// they span; a line still being written stays for the next refresh.
     private func readLines(from offset: UInt64, to size: UInt64) throws -> ([Data], UInt64) {
-        guard size > offset, let handle = FileHandle(forReadingAtPath: eventsPath) else { return ([], 0) }
+        guard size > offset, let handle = try directory.openForReading(AgentEvents.relativePath) else { return ([], 0) }
         defer { try? handle.close() }
         try handle.seek(toOffset: offset)
         let data = try handle.read(upToCount: Int(size - offset)) ?? Data()

@@ -1,4 +1,5 @@
 import Foundation
+import ScionPluginKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,6 +28,16 @@ public final class FileLock: @unchecked Sendable {
     public static func tryAcquire(_ path: String, create: Bool = true) throws -> FileLock? {
         let lock = try open(path, create: create)
         guard flock(lock.fd, LOCK_EX | LOCK_NB) == 0 else { return nil }
+        return lock
+    }
+
+    /// Waits for the lock on `relative` inside a folder someone else
+    /// controls (an agent's home): opened without following any link.
+    public static func acquire(_ relative: String, in directory: UntrustedDirectory) throws -> FileLock {
+        let lock = FileLock(fd: try directory.openFile(relative, flags: O_RDWR), path: directory.root + "/" + relative)
+        while flock(lock.fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw AtomicFile.posixError("cannot lock \(lock.path)") }
+        }
         return lock
     }
 

@@ -44,6 +44,8 @@ public struct Template: Sendable, Equatable {
         guard let directory, copiesHome else { return nil }
         var isDirectory: ObjCBool = false
         let home = directory + "/" + Self.homeFolder
+        // A `home` that is a link is not followed (entries(under:) refuses it).
+        if (try? FileManager.default.destinationOfSymbolicLink(atPath: home)) != nil { return home }
         return FileManager.default.fileExists(atPath: home, isDirectory: &isDirectory) && isDirectory.boolValue ? home : nil
     }
 
@@ -69,9 +71,14 @@ public struct Template: Sendable, Equatable {
             template.harnessConfig = try reader.string("default_harness_config") ?? reader.string("harness_config")
             template.model = try reader.string("model")
             template.env = try reader.stringMap("env")
-            template.volumes = try (reader.strings("volumes") ?? []).map { volume in
-                let expanded = (volume as NSString).expandingTildeInPath
-                return expanded.hasPrefix("/") ? expanded : directory + "/" + expanded
+            let items = node["volumes"]?.items ?? []
+            template.volumes = try (reader.strings("volumes") ?? []).enumerated().map { index, volume in
+                // A relative source is inside the template's folder, and stays there.
+                let parts = volume.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty else { return volume }
+                let origin = index < items.count ? items[index].origin.description : configPath
+                let source = try VolumeSource.resolve(parts[0], base: directory) { "\(origin): volumes" }
+                return source + ":" + parts[1]
             }
         }
         return template

@@ -1,14 +1,17 @@
 import Foundation
-import ScionPluginKit
 
-/// The agent window's output, appended by tmux's pipe-pane to a file in the
-/// agent home. The home is a host directory mounted at the same path, so
-/// the log is read straight from the host, whatever the engine.
+/// The agent window's output, appended by tmux's pipe-pane to
+/// `Tmux.logPath` in the agent home. The home is a host directory (mounted
+/// at the same path in containers), so the log is read straight from the
+/// host, whatever the runtime; the agent controls that folder, so the log
+/// is opened without following links (UntrustedDirectory).
 public struct AgentLogFile: Sendable {
-    public let path: String
+    public let home: UntrustedDirectory
+    public let relativePath: String
 
-    public init(path: String) {
-        self.path = path
+    public init(home: String, relativePath: String = Tmux.logPath) {
+        self.home = UntrustedDirectory(home)
+        self.relativePath = relativePath
     }
 
     /// Sends the last `tail` lines (all when nil), then, when `follow`, new
@@ -26,13 +29,13 @@ public struct AgentLogFile: Sendable {
             return try isAlive()
         }
 
-        var handle = FileHandle(forReadingAtPath: path)
+        var handle = try home.openForReading(relativePath)
         if handle == nil {
             guard follow else { return }
             while handle == nil {
                 guard try stillAlive() else { return }
                 usleep(200_000)
-                handle = FileHandle(forReadingAtPath: path)
+                handle = try home.openForReading(relativePath)
             }
         }
         guard let handle else { return }
