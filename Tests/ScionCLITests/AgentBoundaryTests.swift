@@ -33,6 +33,7 @@ struct AgentBoundaryTests {
         let escaping = try sandbox.scion("start", "leak", "--harness", "shell", "--type", "leaky", "sleep 30")
         #expect(escaping.status == 2 && escaping.stderr.contains("home/up is a symbolic link to ../../../.."), "stderr: \(escaping.stderr)")
         try FileManager.default.removeItem(atPath: template + "/home/up")
+        try sandbox.check("trust")  // a grove template's home reaches a local agent only when trusted
         try sandbox.check("start", "leak", "--harness", "shell", "--type", "leaky", "sleep 30")
         let home = sandbox.agentDirectory("leak") + "/home"
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: home + "/.config/alias.txt") == "real.txt")
@@ -82,11 +83,13 @@ struct AgentBoundaryTests {
         let original = try String(contentsOfFile: settings, encoding: .utf8)
         try (original + "runtimes:\n  local:\n    type: local\n    state_dir: relative/state\n")
             .write(toFile: settings, atomically: true, encoding: .utf8)
+        _ = try sandbox.scion("trust")  // untrusted, the grove's state_dir would be skipped, not refused
         let start = try sandbox.scion("start", "st", "--harness", "shell", "sleep 30")
         #expect(start.status == 2, "stderr: \(start.stderr)")
         #expect(start.stderr.contains("\(settings):"), "stderr: \(start.stderr)")
         #expect(!FileManager.default.fileExists(atPath: sandbox.path + "/relative"), "a folder appeared in the repository")
         try original.write(toFile: settings, atomically: true, encoding: .utf8)
+        try sandbox.check("trust")
 
         try sandbox.check("config", "set", "runtimes.local.state_dir", "~/st")
         try sandbox.check("start", "st", "--harness", "shell", "sleep 30")

@@ -36,18 +36,23 @@ struct SafeDeleteTests {
         #expect(!FileManager.default.fileExists(atPath: admin))
     }
 
-    @Test("a docker agent that rewrites its gitdir to the grove cannot make delete remove the grove",
+    @Test("a docker agent cannot rewrite its gitdir, and delete never removes the grove",
           .enabled(if: TestEngine.enabled, Comment(rawValue: TestEngine.disabledReason)))
     func dockerAgentRewritesGitdir() throws {
         let world = try EngineWorld(.docker)
         let sandbox = world.sandbox
         try sandbox.repository.directory.write("uncommitted.txt", "user's own work\n")
+        // Two walls: git's admin files are read-only inside containers (see
+        // ContainerGitView), and delete never follows them anyway (the local
+        // runtime test above, where the agent can write them).
         try sandbox.check(
             "start", "evil", "--harness", "shell",
-            #"echo "\#(sandbox.path)/.git" > "$(git rev-parse --git-dir)/gitdir" && touch "$(git rev-parse --git-dir)/done"; sleep 60"#)
+            #"{ echo "\#(sandbox.path)/.git" > "$(git rev-parse --git-dir)/gitdir" && echo written || echo refused; } 2>/dev/null > "$HOME/attempt"; sleep 60"#)
+        let attempt = sandbox.agentDirectory("evil") + "/home/attempt"
+        #expect(Shell.eventually(timeout: 30) { FileManager.default.fileExists(atPath: attempt) }, "the agent did not try")
+        #expect(try String(contentsOfFile: attempt, encoding: .utf8) == "refused\n", "the container could rewrite its gitdir")
         let admin = sandbox.path + "/.git/worktrees/scion-evil"
-        #expect(Shell.eventually(timeout: 30) { FileManager.default.fileExists(atPath: admin + "/done") },
-                "the agent did not rewrite its gitdir")
+        #expect(try String(contentsOfFile: admin + "/gitdir", encoding: .utf8) != sandbox.path + "/.git\n")
         let result = try sandbox.scion("delete", "evil")
         #expect(result.status == 0, "delete failed: \(result.stderr)")
         #expect(sandbox.repository.directory.read("uncommitted.txt") == "user's own work\n")

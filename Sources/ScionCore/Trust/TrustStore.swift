@@ -46,12 +46,17 @@ public struct TrustStore: Sendable {
         Digest.sha256Hex(data)
     }
 
-    /// The path with symlinks resolved, so a moved or linked repository is
-    /// a different one (as for direnv).
+    /// The path with the symlinks of its folders resolved, so a moved or
+    /// linked repository is a different one (as for direnv). The last
+    /// component stays as it is: a link is trusted as a link (its text),
+    /// not as the file it points at.
     public static func canonicalPath(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return (path as NSString).standardizingPath }
+        let standardized = (path as NSString).standardizingPath
+        let parent = (standardized as NSString).deletingLastPathComponent
+        guard !parent.isEmpty, parent != standardized, let resolved = realpath(parent, nil) else { return standardized }
         defer { free(resolved) }
-        return String(cString: resolved)
+        let folder = String(cString: resolved)
+        return (folder == "/" ? "" : folder) + "/" + (standardized as NSString).lastPathComponent
     }
 
     /// Every entry; an unreadable or malformed store counts as empty (so
