@@ -45,7 +45,12 @@ scion list
 echo; echo "== scion look web"; scion look web | sed '/^$/d'
 echo; echo "== each branch has exactly its own commit"
 for agent in web api docs; do git log --oneline -1 "$agent"; done
-echo; echo "== scion delete web api docs"
-scion delete web api docs
+echo; echo "== scion delete web api docs: refused, their commits are in no other branch"
+status=0; scion delete web api docs --non-interactive || status=$?
+echo "(exit $status: nothing was deleted)"
+echo; echo "== merge web into main; then web deletes cleanly, api and docs need --force (their tips are printed)"
+git merge -q --no-edit web
+scion delete web
+scion delete api docs --force
 git branch --list
 echo; echo "setup: done. Add $bin to PATH and try: scion init && scion start <agent> \"<task>\""
