@@ -111,30 +111,32 @@ struct ContainerMessagesAndTasksTests {
     func messageToFinishedAgent(engine: TestEngine) throws {
         let world = try EngineWorld(engine)
         try MessageScenarios.messageToFinishedAgent(world.sandbox)
-        let state = try engine.inspect(world.container("fin"))?["State"] as? [String: Any]
-        #expect(state?["Running"] as? Bool == true, "the container of fin stopped: \(state ?? [:])")
+        try expectContainerRunning(world, "fin")
     }
 
     @Test("a broadcast in containers goes on past an agent whose harness has exited", arguments: TestEngine.allCases)
     func broadcastPastFinishedAgent(engine: TestEngine) throws {
         let world = try EngineWorld(engine)
         try MessageScenarios.broadcastPastFinishedAgent(world.sandbox)
-        let state = try engine.inspect(world.container("a-done"))?["State"] as? [String: Any]
-        #expect(state?["Running"] as? Bool == true, "the container of a-done stopped: \(state ?? [:])")
+        try expectContainerRunning(world, "a-done")
     }
 
     @Test("message --interrupt that ends a container agent's harness types nothing into its dead pane", arguments: TestEngine.allCases)
     func interruptThatEndsTheHarness(engine: TestEngine) throws {
         let world = try EngineWorld(engine)
         try MessageScenarios.interruptThatEndsTheHarness(world.sandbox)
-        let state = try engine.inspect(world.container("sleeper"))?["State"] as? [String: Any]
-        #expect(state?["Running"] as? Bool == true, "the container of sleeper stopped: \(state ?? [:])")
+        try expectContainerRunning(world, "sleeper")
     }
 
     @Test("a 100 KB task as an argument and 1 MB tasks with --task-file and on standard input reach a container harness byte for byte",
           arguments: TestEngine.allCases)
     func largeTasks(engine: TestEngine) throws {
         try MessageScenarios.largeTasks(try EngineWorld(engine).sandbox)
+    }
+
+    private func expectContainerRunning(_ world: EngineWorld, _ agent: String) throws {
+        let state = try world.engine.inspect(world.container(agent))?["State"] as? [String: Any]
+        #expect(state?["Running"] as? Bool == true, "the container of \(agent) stopped: \(state ?? [:])")
     }
 }
 
