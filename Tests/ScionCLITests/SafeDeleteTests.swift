@@ -144,6 +144,32 @@ struct SafeDeleteTests {
         #expect(!(try sandbox.repository.branches()).contains("done"))
     }
 
+    @Test("what a killed command left half-made or half-removed is not the user's work: the next delete needs no --force",
+          arguments: ["a delete killed while removing the worktree", "a start killed while checking out the worktree"])
+    func halfRemovedWorktree(what: String) throws {
+        let sandbox = try ScionSandbox()
+        try sandbox.repository.directory.write("src/a.txt", "a\n")
+        try sandbox.repository.directory.write("src/b.txt", "b\n")
+        _ = try sandbox.repository.git("add", "src")
+        _ = try sandbox.repository.git("commit", "-q", "-m", "sources")
+        try sandbox.check("create", "half", "--harness", "shell", "true")
+        let record = sandbox.agentDirectory("half") + "/agent.json"
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record))) as? [String: Any])
+        // The state such a kill leaves: part of the checkout gone, the
+        // record saying how far the command got.
+        try FileManager.default.removeItem(atPath: sandbox.agentDirectory("half") + "/workspace/src/a.txt")
+        if what.hasPrefix("a delete") {
+            json["deletion_started_at"] = ISO8601DateFormatter().string(from: Date())
+        } else {
+            json["phase"] = "provisioning"
+        }
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: record))
+        let result = try sandbox.scion("delete", "half", "--non-interactive")
+        #expect(result.status == 0, "\(what): \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.agentDirectory("half")))
+        #expect(!(try sandbox.repository.branches()).contains("half"))
+    }
+
     @Test("--preserve-branch keeps unmerged commits safe, but uncommitted files still need --force")
     func preserveBranch() throws {
         let sandbox = try ScionSandbox()

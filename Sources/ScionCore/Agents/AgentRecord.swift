@@ -51,6 +51,10 @@ public struct AgentRecord: Codable, Sendable, Equatable {
     public var runtimeName: String? = nil
     /// git's name for the agent's worktree (`.git/worktrees/<name>`).
     public var worktreeName: String? = nil
+    /// Set when a delete, past its checks, begins removing the worktree: a
+    /// delete killed part-way is finished by the next one without asking
+    /// again about what it already weighed.
+    public var deletionStartedAt: Date? = nil
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", name, grove, phase
@@ -60,6 +64,7 @@ public struct AgentRecord: Codable, Sendable, Equatable {
         case createdAt = "created_at", updatedAt = "updated_at", startedAt = "started_at"
         case baseRef = "base_ref", baseCommit = "base_commit"
         case groveId = "grove_id", runtimeName = "runtime_name", worktreeName = "worktree_name"
+        case deletionStartedAt = "deletion_started_at"
     }
 }
 

@@ -151,7 +151,13 @@ struct DeletionPolicy {
             } else {
                 risk.deletesBranch = false
             }
-            if Self.holdsFiles(worktree) {
+            // A delete killed part-way already weighed this work; a worktree
+            // scion was still checking out was never anyone's to change.
+            if record?.deletionStartedAt != nil {
+                risk.unmergedCommits = 0
+                return risk
+            }
+            if record?.phase != .provisioning, Self.holdsFiles(worktree) {
                 if let count = WorktreeManager.uncommittedFiles(worktree: worktree) {
                     risk.uncommittedFiles = count
                 } else {
@@ -190,6 +196,10 @@ struct DeletionPolicy {
         }
         let branch = risk.deletesBranch ? branchToDelete : nil
         var branchDeleted = false
+        if var record, record.deletionStartedAt == nil {
+            record.deletionStartedAt = Date()
+            try store.save(record)
+        }
         if let repository {
             let manager = WorktreeManager(repositoryPath: repository)
             try orchestrator.withGroveLock {
