@@ -6,7 +6,7 @@ struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Show, change and check settings (defaults < ~/.scion < .scion < SCION_* < flags).",
-        subcommands: [ConfigList.self, ConfigGet.self, ConfigSet.self, ConfigValidate.self])
+        subcommands: [ConfigList.self, ConfigGet.self, ConfigSet.self, ConfigUnset.self, ConfigValidate.self])
 }
 
 /// Settings for config commands: the grove's if there is one, else global only.
@@ -75,18 +75,40 @@ struct ConfigSet: AsyncParsableCommand {
     }
 }
 
+struct ConfigUnset: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unset", abstract: "Remove a key from the grove's settings.yaml (or ~/.scion's with --global); the layers below then apply.")
+    @Argument(help: "The dotted key.") var key: String
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let context = global.context()
+        let grove = global.global ? nil : try context.grove()
+        let file = grove?.settingsFile ?? SettingsLoader.settingsFile(in: context.globalDirectory)
+        let outcome = try SettingsEditor.unset(key, in: file, loader: context.settingsLoader(grove: grove))
+        if global.format == .json {
+            try Output.json(["key": key, "file": file, "changed": outcome == .changed ? "true" : "false"])
+        } else {
+            print(outcome == .changed ? "unset \(key) (\(file))" : "\(key) is not set in \(file) (nothing to do)")
+        }
+    }
+}
+
 struct ConfigValidate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check the settings files; exit non-zero on problems.")
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         let (context, _, settings) = try loadSettings(global)
-        let problems = SettingsValidator.problems(settings, catalog: context.catalog(settings))
+        let findings = SettingsValidator.findings(settings, catalog: context.catalog(settings))
+        let problems = findings.filter { $0.severity == .problem }.map(\.message)
+        let unavailable = findings.filter { $0.severity == .unavailable }.map(\.message)
         if global.format == .json {
-            try Output.json(["problems": problems, "warnings": settings.warnings])
+            try Output.json(["problems": problems, "warnings": settings.warnings, "unavailable": unavailable])
         } else {
             settings.warnings.forEach { print("warning: \($0)") }
             problems.forEach { print("error: \($0)") }
+            unavailable.forEach { print("note: \($0)") }
             if problems.isEmpty { print("settings are valid") }
         }
         if !problems.isEmpty { throw CommandFailure(exitCode: 2) }

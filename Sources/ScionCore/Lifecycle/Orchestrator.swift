@@ -99,6 +99,7 @@ public final class Orchestrator: Sendable {
             throw ScionError(.invalidArgument, "the \(configuration.runtime.type) runtime needs an image: pass --image or set harness_configs.\(configuration.harnessConfig.name).image")
         }
         _ = try harnessClient.describe()
+        try SettingsValidator.checkTmuxConfig(settings)
 
         try store.reserve(request.name)
         let now = Date()
@@ -239,9 +240,12 @@ public final class Orchestrator: Sendable {
         try home.writeTmuxConfig(userConfig: tmuxUserConfig())
     }
 
-    private func tmuxUserConfig() -> String? {
-        if let configured = settings.tmuxConfig { return (configured as NSString).expandingTildeInPath }
-        let userConfig = context.homeDirectory + "/.tmux.conf"
+    private func tmuxUserConfig() throws -> String? {
+        if let configured = settings.tmuxConfig {
+            try SettingsValidator.checkTmuxConfig(settings)
+            return configured
+        }
+        let userConfig = context.userHomeDirectory + "/.tmux.conf"
         return settings.useUserTmuxConfig && FileManager.default.fileExists(atPath: userConfig) ? userConfig : nil
     }
 
@@ -307,6 +311,8 @@ public final class Orchestrator: Sendable {
         if !capabilities.isolated {
             let hostPath = context.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
             env["PATH"] = (context.executablePath as NSString).deletingLastPathComponent + ":" + hostPath
+            // Its HOME is the agent's: sub-agents it starts find the user's settings here.
+            env[ScionContext.userDirectoryVariable] = context.globalDirectory
         }
         env.merge(auth.env) { $1 }
         var mounts = try AgentConfiguration.mounts(configuration.volumes, relativeTo: grove.root)
