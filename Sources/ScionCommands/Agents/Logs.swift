@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ScionCore
 
-struct Logs: AsyncParsableCommand {
+struct Logs: BlockingCommand {
     static let configuration = CommandConfiguration(abstract: "Print the agent's log (everything its agent window printed).")
 
     @Argument(help: "The agent.") var name: String
@@ -14,7 +14,7 @@ struct Logs: AsyncParsableCommand {
         if let tail, tail < 0 { throw ValidationError("-n must be zero or more") }
     }
 
-    func run() async throws {
+    func runBlocking() throws {
         try global.orchestrator().logs(name, tail: tail, follow: follow) { text in
             Output.write(text)
             return true

@@ -16,12 +16,12 @@ private func loadSettings(_ global: GlobalOptions) throws -> (ScionContext, Grov
     return (context, grove, try context.settingsLoader(grove: grove).load())
 }
 
-struct ConfigList: AsyncParsableCommand {
+struct ConfigList: BlockingCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "Every effective setting.")
     @Flag(help: "Show which file, variable or flag each value came from.") var showOrigin = false
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let (_, _, settings) = try loadSettings(global)
         let values = settings.tree.flattened()
         if global.format == .json {
@@ -34,13 +34,13 @@ struct ConfigList: AsyncParsableCommand {
     }
 }
 
-struct ConfigGet: AsyncParsableCommand {
+struct ConfigGet: BlockingCommand {
     static let configuration = CommandConfiguration(commandName: "get", abstract: "One setting, by dotted key (e.g. profiles.local.runtime).")
     @Argument(help: "The dotted key.") var key: String
     @Flag(help: "Show where the value came from.") var showOrigin = false
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let (_, _, settings) = try loadSettings(global)
         guard let node = settings.tree.node(at: key.split(separator: ".").map(String.init)) else {
             throw ScionError(.notFound, "no setting \(key)")
@@ -58,7 +58,7 @@ struct ConfigGet: AsyncParsableCommand {
     }
 }
 
-struct ConfigSet: AsyncParsableCommand {
+struct ConfigSet: BlockingCommand {
     static let configuration = CommandConfiguration(
         commandName: "set", abstract: "Set a value in the grove's settings.yaml (or ~/.scion's with --global).",
         discussion: "Lists and mappings are written as YAML: scion config set profiles.docker.volumes '[/data:/data:ro]'")
@@ -66,7 +66,7 @@ struct ConfigSet: AsyncParsableCommand {
     @Argument(help: "The value.") var value: String
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let context = global.context()
         let grove = global.global ? nil : try context.grove()
         let file = grove?.settingsFile ?? SettingsLoader.settingsFile(in: context.globalDirectory)
@@ -75,13 +75,13 @@ struct ConfigSet: AsyncParsableCommand {
     }
 }
 
-struct ConfigUnset: AsyncParsableCommand {
+struct ConfigUnset: BlockingCommand {
     static let configuration = CommandConfiguration(
         commandName: "unset", abstract: "Remove a key from the grove's settings.yaml (or ~/.scion's with --global); the layers below then apply.")
     @Argument(help: "The dotted key.") var key: String
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let context = global.context()
         let grove = global.global ? nil : try context.grove()
         let file = grove?.settingsFile ?? SettingsLoader.settingsFile(in: context.globalDirectory)
@@ -94,11 +94,11 @@ struct ConfigUnset: AsyncParsableCommand {
     }
 }
 
-struct ConfigValidate: AsyncParsableCommand {
+struct ConfigValidate: BlockingCommand {
     static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check the settings files; exit non-zero on problems.")
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let (context, _, settings) = try loadSettings(global)
         let findings = SettingsValidator.findings(settings, catalog: context.catalog(settings))
         let problems = findings.filter { $0.severity == .problem }.map(\.message)

@@ -2,14 +2,14 @@ import ArgumentParser
 import Foundation
 import ScionCore
 
-struct Init: AsyncParsableCommand {
+struct Init: BlockingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create the grove (.scion/) in this git repository, or the global one with --global.",
         discussion: "Idempotent: running it again changes nothing that exists. Adds .scion/agents/ to .gitignore.")
 
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let context = global.context()
         let root: String
         if global.global {

@@ -356,7 +356,7 @@ public final class Orchestrator: Sendable {
     var reconciler: Reconciler { Reconciler(orchestrator: self) }
 
     func withGroveLock<T>(_ body: () throws -> T) throws -> T {
-        let lock = try FileLock.acquire(grove.lockFile)
+        let lock = try FileLock.acquire(grove.lockFile, subject: "grove \(grove.name) (its git state)")
         return try withExtendedLifetime(lock) { try body() }
     }
 
@@ -398,9 +398,26 @@ public final class Orchestrator: Sendable {
 
     /// Stops every running agent of the grove; returns the names stopped.
     public func stopAll() throws -> [String] {
-        let running = try list().filter { $0.phase == .running }.map(\.name)
-        for name in running { try stop(name) }
-        return running
+        let results = stop(try runningAgentNames())
+        if let failure = results.first(where: { !$0.succeeded })?.error { throw failure }
+        return results.map(\.name)
+    }
+
+    public func runningAgentNames() throws -> [String] {
+        try list().filter { $0.phase == .running }.map(\.name)
+    }
+
+    /// Stops several agents in parallel (bounded); each one's outcome, in
+    /// the order given. One that fails does not keep the others from stopping.
+    public func stop(_ names: [String]) -> [FanOutResult] {
+        Blocking.map(names) { name in
+            do {
+                try self.stop(name)
+                return FanOutResult(name: name, error: nil)
+            } catch {
+                return FanOutResult(name: name, error: ScionError.wrap(error, "cannot stop \(name)"))
+            }
+        }
     }
 
     /// Removes the agent's runtime instance, worktree, branch (only one
