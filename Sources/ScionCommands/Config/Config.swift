@@ -71,7 +71,11 @@ struct ConfigSet: BlockingCommand {
         let grove = global.global ? nil : try context.grove()
         let file = grove?.settingsFile ?? SettingsLoader.settingsFile(in: context.globalDirectory)
         try SettingsEditor.set(key, value: value, in: file, loader: context.settingsLoader(grove: grove))
-        if global.format == .plain { print("\(key)=\(value) (\(file))") }
+        if global.format == .json {
+            try Output.json(["key": key, "value": value, "file": file])
+        } else {
+            print("\(key)=\(value) (\(file))")
+        }
     }
 }
 
@@ -87,7 +91,12 @@ struct ConfigUnset: BlockingCommand {
         let file = grove?.settingsFile ?? SettingsLoader.settingsFile(in: context.globalDirectory)
         let outcome = try SettingsEditor.unset(key, in: file, loader: context.settingsLoader(grove: grove))
         if global.format == .json {
-            try Output.json(["key": key, "file": file, "changed": outcome == .changed ? "true" : "false"])
+            struct Report: Encodable {
+                var key: String
+                var file: String
+                var changed: Bool
+            }
+            try Output.json(Report(key: key, file: file, changed: outcome == .changed))
         } else {
             print(outcome == .changed ? "unset \(key) (\(file))" : "\(key) is not set in \(file) (nothing to do)")
         }

@@ -24,7 +24,12 @@ struct Init: BlockingCommand {
         let (grove, actions) = try Grove.initialize(
             root: root, isGlobal: global.global, trust: TrustStore(globalDirectory: context.globalDirectory))
         if global.format == .json {
-            try Output.json(["grove": grove.directory, "actions": actions.joined(separator: "\n")])
+            // `actions`: one entry per thing done (empty when already initialized).
+            struct Report: Encodable {
+                var grove: String
+                var actions: [String]
+            }
+            try Output.json(Report(grove: grove.directory, actions: actions))
             return
         }
         if actions.isEmpty {
