@@ -52,6 +52,18 @@ struct SettingsEditingTests {
             .replacingOccurrences(of: "'registry.example'", with: "'other.example'"))
     }
 
+    @Test("config set replaces a one-line flow value in place")
+    func setReplacesFlowValue() throws {
+        let world = try World(Self.commented)
+        try world.set("profiles.docker.resources", "{memory: 1g}")
+        #expect(world.text == Self.commented.replacingOccurrences(
+            of: "{ memory: \"2g\", cpus: '1' }", with: "{memory: 1g}"))
+        // A key inside a flow mapping is removed by writing the file out whole.
+        try world.unset("profiles.docker.resources.memory")
+        #expect(try world.loader.load().profiles["docker"]?.resources.memory == nil)
+        #expect(try world.loader.load().profiles["docker"]?.runtime == "docker")
+    }
+
     @Test("config set adds a new key next to its siblings and keeps everything else")
     func setAddsKey() throws {
         let world = try World(Self.commented)

@@ -35,13 +35,23 @@ struct SettingsTextEdit {
             depth += 1
         }
         if depth == path.count {
-            guard case .scalar(let scalar) = node, let range = scalarRange(scalar, mark: node.mark) else { return false }
+            let range: (line: Int, start: Int, end: Int)?
+            var style: Node.Scalar.Style?
+            switch node {
+            case .scalar(let scalar):
+                range = scalarRange(scalar, mark: node.mark)
+                style = scalar.style
+            case .mapping, .sequence: range = flowRange(mark: node.mark)
+            case .alias: range = nil
+            }
+            guard let range else { return false }
             let line = Array(lines[range.line])
-            lines[range.line] = String(line[..<range.start]) + replacement(scalar.style) + String(line[range.end...])
+            lines[range.line] = String(line[..<range.start]) + replacement(style) + String(line[range.end...])
             return true
         }
         // Insert the missing keys under the deepest mapping that exists.
-        guard let mapping = node.mapping, mapping.style != .flow || depth == 0 else { return false }
+        // (Yams does not report a collection's style: a flow one starts with a bracket.)
+        guard let mapping = node.mapping, depth == 0 || (mapping.style != .flow && !startsFlow(node)) else { return false }
         var block: [String] = []
         for (offset, key) in path[depth...].enumerated() {
             let indent = String(repeating: "  ", count: offset)
@@ -73,7 +83,8 @@ struct SettingsTextEdit {
         var index = parents.count - 1
         while index > 0, parents[index].mapping.count == 1 { index -= 1 }
         let (mapping, key) = parents[index]
-        guard mapping.style != .flow || index == 0, let mark = key.mark, isKeyAtLineStart(mark) else { return false }
+        guard index == 0 || (mapping.style != .flow && !startsFlow(parents[index - 1].mapping[parents[index - 1].key])),
+              let mark = key.mark, isKeyAtLineStart(mark) else { return false }
         let first = mark.line - 1
         let end = entryEnd(keyLine: first, keyColumn: mark.column - 1)
         lines.removeSubrange(first...end)
@@ -107,6 +118,39 @@ struct SettingsTextEdit {
             if !Self.isBlankOrComment(line) { end = index }
         }
         return end
+    }
+
+    private func startsFlow(_ node: Node?) -> Bool {
+        guard let mark = node?.mark, mark.line - 1 < lines.count else { return false }
+        let line = Array(lines[mark.line - 1])
+        return mark.column - 1 < line.count && (line[mark.column - 1] == "{" || line[mark.column - 1] == "[")
+    }
+
+    /// Where a one-line `{...}` or `[...]` is written: to its closing bracket.
+    private func flowRange(mark: Mark?) -> (line: Int, start: Int, end: Int)? {
+        guard let mark, mark.line - 1 < lines.count else { return nil }
+        let line = Array(lines[mark.line - 1])
+        let start = mark.column - 1
+        guard start < line.count, line[start] == "{" || line[start] == "[" else { return nil }
+        var depth = 0
+        var quote: Character?
+        var index = start
+        while index < line.count {
+            let character = line[index]
+            if let open = quote {
+                if character == "\\" && open == "\"" { index += 2; continue }
+                if character == open { quote = nil }
+            } else if character == "\"" || character == "'" {
+                quote = character
+            } else if character == "{" || character == "[" {
+                depth += 1
+            } else if character == "}" || character == "]" {
+                depth -= 1
+                if depth == 0 { return (mark.line - 1, start, index + 1) }
+            }
+            index += 1
+        }
+        return nil
     }
 
     /// Where a one-line scalar is written: its line and character range.
