@@ -18,6 +18,7 @@ public enum ScionCLI {
         LoggingSystem.bootstrap { _ in StderrLogHandler(level: debug ? .debug : .warning) }
         do {
             try checkHelpTopic(arguments)
+            FileLock.holderCommand = (["scion"] + commandPath(arguments)).joined(separator: " ")
             var command = try ScionCommand.parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()

@@ -237,14 +237,13 @@ struct ContainerRuntimeTests {
             "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
         #expect(cgroup.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "268435456", "the cgroup says \(cgroup.stdout)")
 
+        // Issue 8: a limit the engines would refuse is refused by `config set` already.
         for (key, value, message) in [
-            ("memory", "lots", #"invalid memory limit "lots""#), ("cpus", "lots", #"invalid CPU limit "lots""#),
+            ("memory", "lots", #""lots" is not a memory size"#), ("cpus", "lots", #""lots" is not a number of CPUs"#),
         ] {
-            try sandbox.check("config", "set", "profiles.\(engine).resources", "{\(key): \(value)}")
-            let result = try sandbox.scion("start", "greedy", "--harness", "shell", "sleep 60")
-            #expect(result.status != 0)
+            let result = try sandbox.scion("config", "set", "profiles.\(engine).resources", "{\(key): \(value)}")
+            #expect(result.status == 2)
             #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
-            try world.expectNothingLeft("greedy")
         }
     }
 

@@ -8,7 +8,7 @@ import ScionCore
 // `scion-agent status` do inside containers: append one line to
 // $HOME/.scion/events.jsonl. The host normalizes it later (EventLog).
 
-struct Hook: AsyncParsableCommand {
+struct Hook: BlockingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run by a harness's hooks inside an agent: records the event (JSON on stdin) for the host.",
         discussion: "Prints nothing on stdout and always exits 0, so a failed record never blocks the agent.",
@@ -19,7 +19,7 @@ struct Hook: AsyncParsableCommand {
     @Argument(help: "An event JSON given as an argument (Codex notify) instead of stdin.") var payload: String?
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let home = global.context().homeDirectory
         let bytes = payload.map { Array($0.utf8) } ?? AgentEvents.readStandardInput()
         do {
@@ -30,7 +30,7 @@ struct Hook: AsyncParsableCommand {
     }
 }
 
-struct StatusReport: AsyncParsableCommand {
+struct StatusReport: BlockingCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Report this agent's state from inside it: \(StatusKind.usage).")
@@ -39,7 +39,7 @@ struct StatusReport: AsyncParsableCommand {
     @Argument(parsing: .remaining, help: "A short message.") var message: [String] = []
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let context = global.context()
         guard let kind = StatusKind(word: kind) else {
             throw ScionError(.invalidArgument, "unknown status \"\(kind)\": use \(StatusKind.usage)")

@@ -6,14 +6,14 @@ import ScionPluginKit
 import Glibc
 #endif
 
-struct Attach: AsyncParsableCommand {
+struct Attach: BlockingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Attach your terminal to the agent's tmux session; detach with the tmux prefix then d.")
 
     @Argument(help: "The agent.") var name: String
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         try AttachRunner.attach(try global.orchestrator().attachCommand(name))
     }
 }

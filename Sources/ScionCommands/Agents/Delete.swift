@@ -29,10 +29,13 @@ struct Delete: AsyncParsableCommand {
         let orchestrator = try global.orchestrator()
         var targets = names
         if stopped {
-            targets += try orchestrator.list().filter { $0.phase == .stopped || $0.phase == .error }.map(\.name)
+            targets += try await Blocking.run {
+                try orchestrator.list().filter { $0.phase == .stopped || $0.phase == .error }.map(\.name)
+            }
         }
         if global.format == .plain && targets.isEmpty { print("nothing to delete") }
-        try AgentDeletion(global: global, preserveBranch: preserveBranch, force: force).delete(targets, with: orchestrator)
+        let deletion = AgentDeletion(global: global, preserveBranch: preserveBranch, force: force)
+        try await Blocking.run { [targets] in try deletion.delete(targets, with: orchestrator) }
     }
 }
 
@@ -47,18 +50,27 @@ struct AgentDeletion {
     /// document at the end. Throws the first failure's exit status.
     @discardableResult
     func delete(_ names: [String], with orchestrator: Orchestrator, json: Bool = true) throws -> [DeleteOutcome] {
+        let options = DeleteOptions(preserveBranch: preserveBranch, force: force)
+        let global = self.global
+        // In parallel (bounded); questions are asked one at a time.
+        let questions = NSLock()
+        let results = Blocking.map(names, width: 4) { name -> Result<DeleteOutcome, ScionError> in
+            do {
+                return .success(try orchestrator.delete(name, options: options) { risk in
+                    questions.withLock { Confirmation.ask(risk.question, global) }
+                })
+            } catch {
+                return .failure(ScionError.wrap(error, "cannot delete \(name)"))
+            }
+        }
         var outcomes: [DeleteOutcome] = []
         var failures: [ScionError] = []
-        let options = DeleteOptions(preserveBranch: preserveBranch, force: force)
-        for name in names {
-            do {
-                let outcome = try orchestrator.delete(name, options: options) { risk in
-                    Confirmation.ask(risk.question, global)
-                }
+        for result in results {
+            switch result {
+            case .success(let outcome):
                 outcomes.append(outcome)
                 if global.format == .plain { outcome.plainLines.forEach { print($0) } }
-            } catch {
-                let failure = ScionError.wrap(error, "cannot delete \(name)")
+            case .failure(let failure):
                 failures.append(failure)
                 FileHandle.standardError.write(Data("error: \(TerminalText.line(failure.message))\n".utf8))
             }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ScionCore
 
-struct List: AsyncParsableCommand {
+struct List: BlockingCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the grove's agents with phase, activity, harness, runtime and branch.",
         aliases: ["ls"])
@@ -10,7 +10,7 @@ struct List: AsyncParsableCommand {
     @Flag(help: "Include every agent (the default; kept for Scion compatibility).") var all = false
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         var agents = try global.orchestrator().list()
         if running { agents = agents.filter { $0.phase == .running } }
         if global.format == .json {

@@ -2,8 +2,9 @@ import ArgumentParser
 import Foundation
 import ScionCore
 
-struct Logs: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the agent's log (everything its agent window printed).")
+struct Logs: BlockingCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the agent's log (everything its agent window printed); --format json: one {\"agent\", \"text\"} object per line.")
 
     @Argument(help: "The agent.") var name: String
     @Option(name: [.customShort("n"), .long], help: "Only the last N lines.") var tail: Int?
@@ -14,10 +15,60 @@ struct Logs: AsyncParsableCommand {
         if let tail, tail < 0 { throw ValidationError("-n must be zero or more") }
     }
 
-    func run() async throws {
+    func runBlocking() throws {
+        guard global.format == .json else {
+            try global.orchestrator().logs(name, tail: tail, follow: follow) { text in
+                Output.write(text)
+                return true
+            }
+            return
+        }
+        // JSON lines: one {"agent", "text"} object per line of output (the
+        // text without its line break); a last line without one at the end.
+        let lines = LogLines(agent: name)
         try global.orchestrator().logs(name, tail: tail, follow: follow) { text in
-            Output.write(text)
+            lines.add(text)
             return true
         }
+        lines.finish()
+    }
+}
+
+/// Splits log chunks into lines and writes each as one JSON object.
+final class LogLines: @unchecked Sendable {
+    struct Line: Encodable {
+        var agent: String
+        var text: String
+    }
+
+    private let agent: String
+    private var pending = ""
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    init(agent: String) { self.agent = agent }
+
+    func add(_ chunk: String) {
+        pending += chunk
+        // By scalars: "\r\n" is one Character in Swift.
+        while let newline = pending.unicodeScalars.firstIndex(of: "\n") {
+            var line = String(pending.unicodeScalars[..<newline])
+            if line.unicodeScalars.last == "\r" { line.unicodeScalars.removeLast() }
+            pending = String(pending.unicodeScalars[pending.unicodeScalars.index(after: newline)...])
+            emit(line)
+        }
+    }
+
+    func finish() {
+        if !pending.isEmpty { emit(pending) }
+        pending = ""
+    }
+
+    private func emit(_ text: String) {
+        guard let data = try? encoder.encode(Line(agent: agent, text: text)) else { return }
+        Output.write(TerminalText.escapeJSON(String(decoding: data, as: UTF8.self)) + "\n")
     }
 }

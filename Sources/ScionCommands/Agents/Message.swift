@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ScionCore
 
-struct Message: AsyncParsableCommand {
+struct Message: BlockingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Type a message into the agent (a bracketed paste, then Enter).",
         discussion: """
@@ -21,7 +21,7 @@ struct Message: AsyncParsableCommand {
     var broadcast = false
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let orchestrator = try global.orchestrator()
         if broadcast {
             let words = (name.map { [$0] } ?? []) + text

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ScionCore
 
-struct Prune: AsyncParsableCommand {
+struct Prune: BlockingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Remove what scion made in this grove that no agent owns: containers, tmux servers, worktree entries, half-created agents, leftover secret files.",
         discussion: """
@@ -13,7 +13,7 @@ struct Prune: AsyncParsableCommand {
     @Flag(help: "Only list what would be removed.") var dryRun = false
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let items = try global.orchestrator().prune(dryRun: dryRun)
         if global.format == .json {
             try Output.json(PruneOutput(dryRun: dryRun, items: items))

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ScionCore
 
-struct Resume: AsyncParsableCommand {
+struct Resume: BlockingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Relaunch a stopped agent on the same home and worktree, with the harness's resume flag.")
 
@@ -13,7 +13,7 @@ struct Resume: AsyncParsableCommand {
     @Flag(name: [.customShort("a"), .long], help: "Attach once it runs.") var attach = false
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let orchestrator = try global.orchestrator()
         let record = try orchestrator.resume(name, task: try TaskText.task(words: task, file: taskFile)) { event in
             FileHandle.standardError.write(Data("\(TerminalText.line(event.message))\n".utf8))

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ScionCore
 
-struct Start: AsyncParsableCommand {
+struct Start: BlockingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Provision and launch an agent with a task.",
         discussion: """
@@ -17,7 +17,7 @@ struct Start: AsyncParsableCommand {
     var attach = false
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let orchestrator = try global.orchestrator()
         let record = try orchestrator.start(try agent.request()) { event in
             FileHandle.standardError.write(Data("\(TerminalText.line(event.message))\n".utf8))
@@ -33,14 +33,14 @@ struct Start: AsyncParsableCommand {
     }
 }
 
-struct Create: AsyncParsableCommand {
+struct Create: BlockingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Provision an agent (worktree, home) without launching it; `scion start` or `resume` launches it.")
 
     @OptionGroup var agent: AgentOptions
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let record = try global.orchestrator().create(try agent.request())
         if global.format == .json { try Output.json(record) } else { print(record.summary(verb: "created")) }
     }

@@ -23,27 +23,35 @@ struct Stop: AsyncParsableCommand {
 
     func run() async throws {
         let orchestrator = try global.orchestrator()
-        let stopped = all ? try orchestrator.stopAll() : try names.map { try orchestrator.stop($0); return $0 }
+        // In parallel (bounded); one that fails is reported, the others still stop.
+        let results = try await Blocking.run { [names, all] in
+            orchestrator.stop(all ? try orchestrator.runningAgentNames() : names)
+        }
+        let stopped = results.filter(\.succeeded).map(\.name)
         if global.format == .plain {
-            if stopped.isEmpty { print("no running agents") }
+            if results.isEmpty { print("no running agents") }
             stopped.forEach { print("stopped \($0)") }
         }
+        for failure in results.compactMap(\.error) {
+            FileHandle.standardError.write(Data("error: \(TerminalText.line(failure.message))\n".utf8))
+        }
         var outcomes: [DeleteOutcome] = []
-        var failure: CommandFailure?
+        var failure: CommandFailure? = results.compactMap(\.error).first.map { CommandFailure(exitCode: $0.exitCode) }
         if rm {
             do {
-                outcomes = try AgentDeletion(global: global, preserveBranch: preserveBranch, force: force)
-                    .delete(stopped, with: orchestrator, json: false)
+                let deletion = AgentDeletion(global: global, preserveBranch: preserveBranch, force: force)
+                outcomes = try await Blocking.run { try deletion.delete(stopped, with: orchestrator, json: false) }
             } catch let error as CommandFailure {
-                failure = error
+                failure = failure ?? error
             }
         }
         if global.format == .json {
+            let failed = results.compactMap { result in result.error.map { StopReport.Failure(name: result.name, error: $0.message) } }
             if rm {
                 try Output.json(StopReport(
-                    stopped: stopped, deleted: outcomes.map(\.name), discarded: outcomes.compactMap(\.discarded)))
+                    stopped: stopped, failed: failed, deleted: outcomes.map(\.name), discarded: outcomes.compactMap(\.discarded)))
             } else {
-                try Output.json(["stopped": stopped])
+                try Output.json(StopReport(stopped: stopped, failed: failed, deleted: nil, discarded: nil))
             }
         }
         if let failure { throw failure }
@@ -51,7 +59,12 @@ struct Stop: AsyncParsableCommand {
 }
 
 struct StopReport: Encodable {
+    struct Failure: Encodable {
+        var name: String
+        var error: String
+    }
     var stopped: [String]
-    var deleted: [String]
-    var discarded: [WorkAtRisk]
+    var failed: [Failure]
+    var deleted: [String]?
+    var discarded: [WorkAtRisk]?
 }

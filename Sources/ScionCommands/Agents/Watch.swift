@@ -42,7 +42,7 @@ struct Watch: AsyncParsableCommand {
         var last: [String: Change] = [:]
         while true {
             var seen = Set<String>()
-            for agent in try orchestrator.list() {
+            for agent in try await Blocking.run({ try orchestrator.list() }) {
                 seen.insert(agent.name)
                 var change = Change(
                     at: Date(), agent: agent.name, phase: agent.phase.rawValue, activity: agent.activity?.rawValue,
@@ -61,7 +61,7 @@ struct Watch: AsyncParsableCommand {
                 try emit(Change(at: Date(), agent: name, phase: "deleted", previousPhase: previous?.phase,
                                 previousActivity: previous?.activity), encoder)
             }
-            Subprocess.reap()
+            try await Blocking.run { Subprocess.reap() }
             try await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
         }
     }

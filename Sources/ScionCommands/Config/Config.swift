@@ -6,7 +6,7 @@ struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Show, change and check settings (defaults < ~/.scion < .scion < SCION_* < flags).",
-        subcommands: [ConfigList.self, ConfigGet.self, ConfigSet.self, ConfigValidate.self])
+        subcommands: [ConfigList.self, ConfigGet.self, ConfigSet.self, ConfigUnset.self, ConfigValidate.self])
 }
 
 /// Settings for config commands: the grove's if there is one, else global only.
@@ -16,12 +16,12 @@ private func loadSettings(_ global: GlobalOptions) throws -> (ScionContext, Grov
     return (context, grove, try context.settingsLoader(grove: grove).load())
 }
 
-struct ConfigList: AsyncParsableCommand {
+struct ConfigList: BlockingCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "Every effective setting.")
     @Flag(help: "Show which file, variable or flag each value came from.") var showOrigin = false
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let (_, _, settings) = try loadSettings(global)
         let values = settings.tree.flattened()
         if global.format == .json {
@@ -34,13 +34,13 @@ struct ConfigList: AsyncParsableCommand {
     }
 }
 
-struct ConfigGet: AsyncParsableCommand {
+struct ConfigGet: BlockingCommand {
     static let configuration = CommandConfiguration(commandName: "get", abstract: "One setting, by dotted key (e.g. profiles.local.runtime).")
     @Argument(help: "The dotted key.") var key: String
     @Flag(help: "Show where the value came from.") var showOrigin = false
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let (_, _, settings) = try loadSettings(global)
         guard let node = settings.tree.node(at: key.split(separator: ".").map(String.init)) else {
             throw ScionError(.notFound, "no setting \(key)")
@@ -58,7 +58,7 @@ struct ConfigGet: AsyncParsableCommand {
     }
 }
 
-struct ConfigSet: AsyncParsableCommand {
+struct ConfigSet: BlockingCommand {
     static let configuration = CommandConfiguration(
         commandName: "set", abstract: "Set a value in the grove's settings.yaml (or ~/.scion's with --global).",
         discussion: "Lists and mappings are written as YAML: scion config set profiles.docker.volumes '[/data:/data:ro]'")
@@ -66,27 +66,58 @@ struct ConfigSet: AsyncParsableCommand {
     @Argument(help: "The value.") var value: String
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let context = global.context()
         let grove = global.global ? nil : try context.grove()
         let file = grove?.settingsFile ?? SettingsLoader.settingsFile(in: context.globalDirectory)
         try SettingsEditor.set(key, value: value, in: file, loader: context.settingsLoader(grove: grove))
-        if global.format == .plain { print("\(key)=\(value) (\(file))") }
+        if global.format == .json {
+            try Output.json(["key": key, "value": value, "file": file])
+        } else {
+            print("\(key)=\(value) (\(file))")
+        }
     }
 }
 
-struct ConfigValidate: AsyncParsableCommand {
+struct ConfigUnset: BlockingCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unset", abstract: "Remove a key from the grove's settings.yaml (or ~/.scion's with --global); the layers below then apply.")
+    @Argument(help: "The dotted key.") var key: String
+    @OptionGroup var global: GlobalOptions
+
+    func runBlocking() throws {
+        let context = global.context()
+        let grove = global.global ? nil : try context.grove()
+        let file = grove?.settingsFile ?? SettingsLoader.settingsFile(in: context.globalDirectory)
+        let outcome = try SettingsEditor.unset(key, in: file, loader: context.settingsLoader(grove: grove))
+        if global.format == .json {
+            struct Report: Encodable {
+                var key: String
+                var file: String
+                var changed: Bool
+            }
+            try Output.json(Report(key: key, file: file, changed: outcome == .changed))
+        } else {
+            print(outcome == .changed ? "unset \(key) (\(file))" : "\(key) is not set in \(file) (nothing to do)")
+        }
+    }
+}
+
+struct ConfigValidate: BlockingCommand {
     static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check the settings files; exit non-zero on problems.")
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let (context, _, settings) = try loadSettings(global)
-        let problems = SettingsValidator.problems(settings, catalog: context.catalog(settings))
+        let findings = SettingsValidator.findings(settings, catalog: context.catalog(settings))
+        let problems = findings.filter { $0.severity == .problem }.map(\.message)
+        let unavailable = findings.filter { $0.severity == .unavailable }.map(\.message)
         if global.format == .json {
-            try Output.json(["problems": problems, "warnings": settings.warnings])
+            try Output.json(["problems": problems, "warnings": settings.warnings, "unavailable": unavailable])
         } else {
             settings.warnings.forEach { print("warning: \($0)") }
             problems.forEach { print("error: \($0)") }
+            unavailable.forEach { print("note: \($0)") }
             if problems.isEmpty { print("settings are valid") }
         }
         if !problems.isEmpty { throw CommandFailure(exitCode: 2) }

@@ -2,14 +2,14 @@ import ArgumentParser
 import Foundation
 import ScionCore
 
-struct Init: AsyncParsableCommand {
+struct Init: BlockingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create the grove (.scion/) in this git repository, or the global one with --global.",
         discussion: "Idempotent: running it again changes nothing that exists. Adds .scion/agents/ to .gitignore.")
 
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let context = global.context()
         let root: String
         if global.global {
@@ -24,7 +24,12 @@ struct Init: AsyncParsableCommand {
         let (grove, actions) = try Grove.initialize(
             root: root, isGlobal: global.global, trust: TrustStore(globalDirectory: context.globalDirectory))
         if global.format == .json {
-            try Output.json(["grove": grove.directory, "actions": actions.joined(separator: "\n")])
+            // `actions`: one entry per thing done (empty when already initialized).
+            struct Report: Encodable {
+                var grove: String
+                var actions: [String]
+            }
+            try Output.json(Report(grove: grove.directory, actions: actions))
             return
         }
         if actions.isEmpty {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ScionCore
 
-struct Trust: AsyncParsableCommand {
+struct Trust: BlockingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Allow this repository's own .scion settings and templates to run host commands and mount host paths.",
         discussion: """
@@ -27,7 +27,7 @@ struct Trust: AsyncParsableCommand {
         var allowed: [UntrustedValue]
     }
 
-    func run() async throws {
+    func runBlocking() throws {
         guard !(show && revoke) else {
             throw ScionError(.invalidArgument, "--show and --revoke do not go together: run one, then the other")
         }

@@ -7,7 +7,7 @@ struct PluginsCommand: AsyncParsableCommand {
         defaultSubcommand: PluginsList.self)
 }
 
-struct PluginsList: AsyncParsableCommand {
+struct PluginsList: BlockingCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "Installed plugins, where each was found, and whether it loads (the first of a name wins).")
@@ -20,7 +20,7 @@ struct PluginsList: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    func runBlocking() throws {
         let context = global.context()
         let settings = try context.settingsLoader(grove: try? context.grove()).load()
         let catalog = context.catalog(settings)

@@ -1,14 +1,14 @@
 import ArgumentParser
 import ScionCore
 
-struct Doctor: AsyncParsableCommand {
+struct Doctor: BlockingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check prerequisites (tmux, git, settings, plugins, the active runtime) and the grove's agents for drift and leftovers.")
     @Flag(help: "Repair what can be repaired: recreate missing worktrees, record renamed branches, update the paths of a moved repository, remove git worktree entries no agent owns.")
     var fix = false
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         var checks = ScionCore.Doctor(context: global.context()).run()
         if (try? global.context().grove()) != nil, let orchestrator = try? global.orchestrator() {
             checks += orchestrator.groveChecks(fix: fix)
@@ -22,11 +22,11 @@ struct Doctor: AsyncParsableCommand {
     }
 }
 
-struct Version: AsyncParsableCommand {
+struct Version: BlockingCommand {
     static let configuration = CommandConfiguration(abstract: "Print scion's version and plugin ABI version.")
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         if global.format == .json {
             try Output.json(["version": ScionCommand.version, "plugin_abi": "\(PluginLoader.abiVersion)"])
         } else {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ScionCore
 
-struct TemplatesCreate: AsyncParsableCommand {
+struct TemplatesCreate: BlockingCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Create a template folder to fill in: in the grove, or with --global in ~/.scion for every grove.")
@@ -12,7 +12,7 @@ struct TemplatesCreate: AsyncParsableCommand {
     var harnessConfig: String?
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let store = TemplateStore(context: global.context())
         let template = try store.create(
             name, global: global.global, from: from, description: description, harnessConfig: harnessConfig)

@@ -1,13 +1,13 @@
 import ArgumentParser
 import ScionCore
 
-struct TemplatesList: AsyncParsableCommand {
+struct TemplatesList: BlockingCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "The templates this grove sees (grove, then ~/.scion, then built-in).",
         aliases: ["ls"])
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let templates = try TemplateStore(context: global.context()).all()
         if global.format == .json {
             try Output.json(templates)

@@ -1,13 +1,13 @@
 import ArgumentParser
 import ScionCore
 
-struct TemplatesShow: AsyncParsableCommand {
+struct TemplatesShow: BlockingCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "A template's settings, instructions, system prompt and home files.")
     @Argument(help: "The template.") var name: String
     @OptionGroup var global: GlobalOptions
 
-    func run() async throws {
+    func runBlocking() throws {
         let template = try TemplateStore(context: global.context()).require(name)
         if global.format == .json {
             try Output.json(template)

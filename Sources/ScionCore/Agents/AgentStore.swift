@@ -87,7 +87,7 @@ public struct AgentStore: Sendable {
             guard exists(name) else { throw noAgent(name) }
             let lock: FileLock
             do {
-                lock = try FileLock.acquire(lockPath(name))
+                lock = try FileLock.acquire(lockPath(name), subject: "agent \(name)")
             } catch let error as ScionError where error.code == .notFound {
                 continue
             }

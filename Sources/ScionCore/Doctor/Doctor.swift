@@ -4,7 +4,7 @@ import ScionPluginKit
 /// Checks what agents need on this machine.
 public struct Doctor: Sendable {
     public struct Check: Sendable, Encodable {
-        public enum Result: String, Sendable, Encodable { case ok, warning, failed }
+        public enum Result: String, Sendable, Encodable { case ok, info, warning, failed }
         public var name: String
         public var result: Result
         public var detail: String
@@ -45,8 +45,10 @@ public struct Doctor: Sendable {
                 checks.append(Check(name: "\(plugin.manifest.kind) \(plugin.manifest.name)", result: .failed, detail: "\(error)"))
             }
         }
-        for problem in SettingsValidator.problems(settings, catalog: catalog) {
-            checks.append(Check(name: "settings reference", result: .warning, detail: problem))
+        for finding in SettingsValidator.findings(settings, catalog: catalog) {
+            checks.append(Check(
+                name: finding.severity == .problem ? "settings reference" : "unavailable",
+                result: finding.severity == .problem ? .warning : .info, detail: finding.message))
         }
         if let profile = settings.profiles[settings.activeProfile], let runtime = settings.runtimes[profile.runtime] {
             checks.append(activeRuntime(runtime, catalog: catalog, profile: profile.name))

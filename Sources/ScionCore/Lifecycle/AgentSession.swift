@@ -137,9 +137,9 @@ extension Orchestrator {
     /// cannot take it; returns what happened to each.
     public func broadcast(_ text: String, interrupt: Bool) throws -> [BroadcastResult] {
         let running = try list().filter { $0.phase == .running }.map(\.name)
-        return running.map { name in
+        return Blocking.map(running) { name in
             do {
-                try message(name, text, interrupt: interrupt)
+                try self.message(name, text, interrupt: interrupt)
                 return BroadcastResult(name: name, sent: true)
             } catch {
                 let reason = (error as? ScionError)?.message ?? "\(error)"

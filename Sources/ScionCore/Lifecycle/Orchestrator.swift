@@ -99,6 +99,7 @@ public final class Orchestrator: Sendable {
             throw ScionError(.invalidArgument, "the \(configuration.runtime.type) runtime needs an image: pass --image or set harness_configs.\(configuration.harnessConfig.name).image")
         }
         _ = try harnessClient.describe()
+        try SettingsValidator.checkTmuxConfig(settings)
 
         try store.reserve(request.name)
         let now = Date()
@@ -239,9 +240,12 @@ public final class Orchestrator: Sendable {
         try home.writeTmuxConfig(userConfig: tmuxUserConfig())
     }
 
-    private func tmuxUserConfig() -> String? {
-        if let configured = settings.tmuxConfig { return (configured as NSString).expandingTildeInPath }
-        let userConfig = context.homeDirectory + "/.tmux.conf"
+    private func tmuxUserConfig() throws -> String? {
+        if let configured = settings.tmuxConfig {
+            try SettingsValidator.checkTmuxConfig(settings)
+            return configured
+        }
+        let userConfig = context.userHomeDirectory + "/.tmux.conf"
         return settings.useUserTmuxConfig && FileManager.default.fileExists(atPath: userConfig) ? userConfig : nil
     }
 
@@ -309,6 +313,8 @@ public final class Orchestrator: Sendable {
         if !capabilities.isolated {
             let hostPath = context.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
             env["PATH"] = (context.executablePath as NSString).deletingLastPathComponent + ":" + hostPath
+            // Its HOME is the agent's: sub-agents it starts find the user's settings here.
+            env[ScionContext.userDirectoryVariable] = context.globalDirectory
         }
         env.merge(auth.env) { $1 }
         var mounts = try AgentConfiguration.mounts(configuration.volumes, relativeTo: grove.root, settings: settings.tree)
@@ -358,7 +364,7 @@ public final class Orchestrator: Sendable {
     var reconciler: Reconciler { Reconciler(orchestrator: self) }
 
     func withGroveLock<T>(_ body: () throws -> T) throws -> T {
-        let lock = try FileLock.acquire(grove.lockFile)
+        let lock = try FileLock.acquire(grove.lockFile, subject: "grove \(grove.name) (its git state)")
         return try withExtendedLifetime(lock) { try body() }
     }
 
@@ -400,9 +406,26 @@ public final class Orchestrator: Sendable {
 
     /// Stops every running agent of the grove; returns the names stopped.
     public func stopAll() throws -> [String] {
-        let running = try list().filter { $0.phase == .running }.map(\.name)
-        for name in running { try stop(name) }
-        return running
+        let results = stop(try runningAgentNames())
+        if let failure = results.first(where: { !$0.succeeded })?.error { throw failure }
+        return results.map(\.name)
+    }
+
+    public func runningAgentNames() throws -> [String] {
+        try list().filter { $0.phase == .running }.map(\.name)
+    }
+
+    /// Stops several agents in parallel (bounded); each one's outcome, in
+    /// the order given. One that fails does not keep the others from stopping.
+    public func stop(_ names: [String]) -> [FanOutResult] {
+        Blocking.map(names) { name in
+            do {
+                try self.stop(name)
+                return FanOutResult(name: name, error: nil)
+            } catch {
+                return FanOutResult(name: name, error: ScionError.wrap(error, "cannot stop \(name)"))
+            }
+        }
     }
 
     /// Removes the agent's runtime instance, worktree, branch (only one

@@ -33,7 +33,23 @@ public struct ScionContext: Sendable {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    public var globalDirectory: String { homeDirectory + "/.scion" }
+    /// The user's scion folder (global settings, templates, trust records).
+    /// `SCION_USER_DIR` names it explicitly: scion sets it in the local
+    /// agents it launches, whose HOME is the agent's own home, so that
+    /// sub-agents still see the user's global settings.
+    public var globalDirectory: String {
+        if let explicit = environment[Self.userDirectoryVariable], explicit.hasPrefix("/") {
+            return (explicit as NSString).standardizingPath
+        }
+        return homeDirectory + "/.scion"
+    }
+
+    public static let userDirectoryVariable = "SCION_USER_DIR"
+
+    /// The home of the user whose settings these are (what `~` means in them).
+    public var userHomeDirectory: String {
+        environment[Self.userDirectoryVariable] == nil ? homeDirectory : (globalDirectory as NSString).deletingLastPathComponent
+    }
 
     /// The grove this command works on, or an error saying how to make one.
     public func grove() throws -> Grove {

@@ -1,3 +1,4 @@
+import Foundation
 import ScionPluginKit
 
 /// Settings after layering, typed. Every value can be traced to its origin
@@ -51,7 +52,9 @@ public struct Settings: Sendable {
     /// Values of an untrusted grove file that were left out (RepositoryTrust).
     public internal(set) var skippedUntrusted: [UntrustedValue] = []
 
-    init(tree: SettingsNode, warnings: [String], home: String? = nil) throws {
+    /// `userHome`: what `~` means in paths (the home whose `.scion` holds
+    /// the global settings; in an agent, the user's, not the agent's).
+    init(tree: SettingsNode, warnings: [String], userHome: String? = nil) throws {
         self.tree = tree
         self.warnings = warnings
         let root = SettingsReader(tree, path: "")
@@ -71,7 +74,7 @@ public struct Settings: Sendable {
                 throw ScionError(.invalidSettings, "\(entry.node.origin): runtimes.\(entry.key) has no \"type\" (the runtime plugin to use)")
             }
             let options = try RuntimeOptions.checked(
-                type: type, options: try reader.json(), node: entry.node, path: "runtimes.\(entry.key)", home: home)
+                type: type, options: try reader.json(), node: entry.node, path: "runtimes.\(entry.key)", home: userHome)
             result[entry.key] = Runtime(name: entry.key, type: type, options: options)
         }
         profiles = try root.mapping("profiles").reduce(into: [:]) { result, entry in
@@ -82,8 +85,7 @@ public struct Settings: Sendable {
             result[entry.key] = Profile(
                 name: entry.key, runtime: runtime, env: try reader.stringMap("env"),
                 volumes: try reader.strings("volumes") ?? [], imageRegistry: try reader.string("image_registry"),
-                resources: RunSpec.Resources(
-                    memory: try reader.string("resources.memory"), cpus: try reader.string("resources.cpus")),
+                resources: try Self.resources(reader),
                 harnessOverrides: try reader.mapping("harness_overrides").reduce(into: [:]) {
                     $0[$1.key] = try Self.harnessSettings($1.reader)
                 })
@@ -91,13 +93,28 @@ public struct Settings: Sendable {
         harnessConfigs = try root.mapping("harness_configs").reduce(into: [:]) {
             $0[$1.key] = try Self.harnessSettings($1.reader)
         }
-        pluginPaths = try root.strings("plugins.paths") ?? []
+        pluginPaths = (try root.strings("plugins.paths") ?? []).map { TildePath.expand($0, home: userHome) }
         if let name = try root.string("git.author.name"), let email = try root.string("git.author.email") {
             gitAuthor = (name, email)
         }
-        tmuxConfig = try root.string("tmux.config")
+        tmuxConfig = try root.string("tmux.config").map { TildePath.expand($0, home: userHome) }
         useUserTmuxConfig = try root.bool("tmux.use_user_config") ?? true
         notifyCommand = try root.strings("notify.command")
+    }
+
+    /// `resources: {memory, cpus}`; a value of another shape, or a size
+    /// that is not one, is an error naming the file and line.
+    private static func resources(_ reader: SettingsReader) throws -> RunSpec.Resources {
+        _ = try reader.mapping("resources")
+        let memory = try reader.string("resources.memory")
+        let cpus = try reader.string("resources.cpus")
+        if let memory, !ResourceSyntax.isMemory(memory) {
+            throw reader.invalid("resources.memory", "\"\(memory)\" is not a memory size: use a number with an optional unit b, k, m, g or t (for example \"512m\" or \"2g\")")
+        }
+        if let cpus, !ResourceSyntax.isCPUs(cpus) {
+            throw reader.invalid("resources.cpus", "\"\(cpus)\" is not a number of CPUs: use a number above zero (for example \"2\" or \"0.5\")")
+        }
+        return RunSpec.Resources(memory: memory, cpus: cpus)
     }
 
     private static func harnessSettings(_ reader: SettingsReader) throws -> HarnessSettings {
@@ -127,6 +144,12 @@ struct SettingsReader {
 
     private func mismatch(_ found: (node: SettingsNode, path: String), _ expected: String) -> ScionError {
         ScionError(.invalidSettings, "\(found.node.origin): \(found.path) must be \(expected)")
+    }
+
+    /// An error about the value at `key` (which exists), with its file:line.
+    func invalid(_ key: String, _ what: String) -> ScionError {
+        let found = lookup(key)
+        return ScionError(.invalidSettings, "\(found?.node.origin.description ?? "settings"): \(found?.path ?? key) \(what)")
     }
 
     func string(_ key: String) throws -> String? {
@@ -182,5 +205,27 @@ struct SettingsReader {
         }
         guard case .object(let object) = convert(node) else { return [:] }
         return object
+    }
+}
+
+/// What settings accept for resource limits (as docker and podman read them).
+enum ResourceSyntax {
+    /// "512m", "2g", "1.5G", "2GiB", "1048576"; empty means no limit.
+    static func isMemory(_ text: String) -> Bool {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        if trimmed.isEmpty { return true }
+        let numberEnd = trimmed.firstIndex { !($0.isASCII && ($0.isNumber || $0 == ".")) } ?? trimmed.endIndex
+        let number = String(trimmed[..<numberEnd])
+        let unit = String(trimmed[numberEnd...]).trimmingCharacters(in: .whitespaces)
+        let units: Set<String> = ["", "b", "k", "m", "g", "t", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib"]
+        guard number.filter({ $0 == "." }).count <= 1, let value = Double(number), value > 0 else { return false }
+        return units.contains(unit)
+    }
+
+    static func isCPUs(_ text: String) -> Bool {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty { return true }
+        guard trimmed.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let value = Double(trimmed) else { return false }
+        return value > 0
     }
 }

@@ -40,6 +40,10 @@ public struct SettingsLoader: Sendable {
 
     public static func settingsFile(in directory: String) -> String { directory + "/settings.yaml" }
 
+    /// What `~` means in settings paths: the folder holding the global
+    /// `.scion` (the user's home, also when scion runs inside an agent).
+    public var userHome: String { (globalDirectory as NSString).deletingLastPathComponent }
+
     public func load() throws -> Settings {
         var warnings: [String] = []
         let builtIn = try SettingsParser.parse(BuiltInSettings.yaml, source: SettingsOrigin.builtIn.source)
@@ -65,7 +69,7 @@ public struct SettingsLoader: Sendable {
             // profiles run agents as host processes; then without those too.
             layers[untrustedGrove.index] = RepositoryTrust.restrict(
                 untrustedGrove.layer, hostProcessProfiles: [], harnessConfigsRunOnHost: false).layer
-            let first = try Settings(tree: layered(builtIn, layers), warnings: [], home: environment["HOME"])
+            let first = try Settings(tree: layered(builtIn, layers), warnings: [], userHome: userHome)
             let onHost = Set(first.profiles.values.filter { first.runtimes[$0.runtime]?.type == "local" }.map(\.name))
             let restricted = RepositoryTrust.restrict(
                 untrustedGrove.layer, hostProcessProfiles: onHost, harnessConfigsRunOnHost: onHost.contains(first.activeProfile))
@@ -73,7 +77,7 @@ public struct SettingsLoader: Sendable {
             skipped = restricted.skipped
             if announcesSkipped { RepositoryTrust.announce(skipped, file: untrustedGrove.path, state: untrustedGrove.state) }
         }
-        var settings = try Settings(tree: layered(builtIn, layers), warnings: warnings, home: environment["HOME"])
+        var settings = try Settings(tree: layered(builtIn, layers), warnings: warnings, userHome: userHome)
         settings.skippedUntrusted = skipped
         return settings
     }
@@ -110,7 +114,12 @@ public struct SettingsLoader: Sendable {
     func environmentOverrides() -> [(path: [String], value: String, name: String)] {
         environment.keys.sorted().compactMap { name in
             guard name.hasPrefix("SCION_"), let value = environment[name] else { return nil }
-            let path = name.dropFirst("SCION_".count).lowercased().components(separatedBy: "__")
+            // Settings keys are lowercase; the names under an `env` mapping
+            // are environment variable names and keep their case.
+            var path: [String] = []
+            for part in name.dropFirst("SCION_".count).components(separatedBy: "__") {
+                path.append(path.last == "env" ? part : part.lowercased())
+            }
             guard let first = path.first, SettingsSchema.topLevelKeys.contains(first) else { return nil }
             return (path, value, name)
         }

@@ -101,7 +101,9 @@ enum SettingsParser {
     private static func yamsNode(_ node: SettingsNode) -> Node {
         switch node.value {
         case .null: return Node("null", Tag(.null))
-        case .scalar(let text): return Node(text)
+        case .scalar(let text):
+            // Strings stay strings: "1", "true", "" are quoted.
+            return SettingsScalarText.isPlainSafe(text) ? Node(text) : Node(text, Tag(.str), .doubleQuoted)
         case .sequence(let items): return Node(items.map(yamsNode))
         case .mapping(let entries): return Node(entries.map { (Node($0.key), yamsNode($0.node)) })
         }

@@ -41,6 +41,69 @@ indirect enum SettingsSchema {
         return Set(keys.keys)
     }
 
+    /// The schema of the value at `path`, nil when unknown.
+    func schema(at path: [String]) -> SettingsSchema? {
+        var schema = self
+        for key in path {
+            switch schema {
+            case .open: return .open
+            case .leaf, .list: return nil
+            case .mapping(let known):
+                guard let next = known[key] ?? known["*"] else { return nil }
+                schema = next
+            }
+        }
+        return schema
+    }
+
+    /// Nil when `path` is a key scion knows (or lies in a mapping whose keys
+    /// are someone else's); else a sentence naming the keys known there.
+    func unknownPart(of path: [String]) -> String? {
+        var schema = self
+        for (index, key) in path.enumerated() {
+            let here = path[...index].joined(separator: ".")
+            switch schema {
+            case .open: return nil
+            case .leaf, .list:
+                return "unknown settings key \"\(path.joined(separator: "."))\": \(path[..<index].joined(separator: ".")) takes \(schema.isList ? "a list" : "a single value"), not keys"
+            case .mapping(let known):
+                if let next = known[key] ?? known["*"] {
+                    schema = next
+                    continue
+                }
+                let names = known.keys.filter { $0 != "*" }.sorted()
+                let parent = index == 0 ? "the top level" : path[..<index].joined(separator: ".")
+                let guess = Self.closest(key, in: names).map { "did you mean \"\($0)\"? " } ?? ""
+                return "unknown settings key \"\(here)\": \(guess)\(parent) takes \(names.joined(separator: ", "))"
+            }
+        }
+        return nil
+    }
+
+    private var isList: Bool {
+        if case .list = self { return true }
+        return false
+    }
+
+    /// The known name within two edits of `key`, if one is.
+    static func closest(_ key: String, in names: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var row = Array(0...b.count)
+            for (i, x) in a.enumerated() {
+                var previous = row[0]
+                row[0] = i + 1
+                for (j, y) in b.enumerated() {
+                    let current = row[j + 1]
+                    row[j + 1] = min(row[j + 1] + 1, row[j] + 1, previous + (x == y ? 0 : 1))
+                    previous = current
+                }
+            }
+            return row[b.count]
+        }
+        let scored = names.map { ($0, distance(Array(key), Array($0))) }.filter { $0.1 <= 2 }
+        return scored.min { $0.1 < $1.1 }?.0
+    }
+
     /// Warnings for keys this schema does not know, with file:line.
     func unknownKeys(in node: SettingsNode, path: String = "") -> [String] {
         guard case .mapping(let known) = self, let entries = node.entries else { return [] }

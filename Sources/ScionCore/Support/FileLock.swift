@@ -15,13 +15,69 @@ public final class FileLock: @unchecked Sendable {
         self.path = path
     }
 
-    /// Waits for the lock. A missing lock file (or folder) throws `.notFound`.
-    public static func acquire(_ path: String, create: Bool = true) throws -> FileLock {
+    /// What this process writes into the lock files it holds, so that one
+    /// waiting for it can say who holds it (`scion stop`). Set once, at
+    /// start, by the CLI; only the command's name, never its arguments.
+    nonisolated(unsafe) public static var holderCommand = "scion"
+
+    /// How long `acquire` waits by default: `SCION_LOCK_TIMEOUT` seconds, else 30.
+    public static var defaultTimeout: Double {
+        ProcessInfo.processInfo.environment["SCION_LOCK_TIMEOUT"].flatMap(Double.init).flatMap { $0 >= 0 ? $0 : nil } ?? 30
+    }
+
+    /// Waits for the lock, at most `timeout` seconds (nil: the default),
+    /// then fails with a sentence naming `subject` ("agent web") and the
+    /// process that holds it. A missing lock file (or folder) throws `.notFound`.
+    public static func acquire(_ path: String, create: Bool = true, timeout: Double? = nil, subject: String? = nil) throws -> FileLock {
         let lock = try open(path, create: create)
-        while flock(lock.fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw AtomicFile.posixError("cannot lock \(path)") }
+        let limit = timeout ?? defaultTimeout
+        let deadline = Date().addingTimeInterval(limit)
+        var pause: useconds_t = 2_000
+        while flock(lock.fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else { throw AtomicFile.posixError("cannot lock \(path)") }
+            guard Date() < deadline else {
+                throw ScionError(.failedPrecondition, busyMessage(path: path, subject: subject, waited: limit))
+            }
+            usleep(pause)
+            pause = min(pause * 2, 100_000)
         }
+        lock.writeHolder()
         return lock
+    }
+
+    /// Who holds the lock at `path`, as its holder wrote it.
+    public struct Holder: Sendable, Equatable {
+        public var pid: Int32
+        public var command: String
+        public var since: Date
+    }
+
+    public static func holder(of path: String) -> Holder? {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return nil }
+        let fields = text.trimmingCharacters(in: .newlines).components(separatedBy: "\t")
+        guard fields.count == 3, let pid = Int32(fields[0]), let since = Double(fields[2]) else { return nil }
+        return Holder(pid: pid, command: fields[1], since: Date(timeIntervalSince1970: since))
+    }
+
+    static func busyMessage(path: String, subject: String?, waited: Double) -> String {
+        let what = subject ?? path
+        let seconds = waited.rounded() == waited ? String(Int(waited)) : String(format: "%.1f", waited)
+        let by: String
+        if let holder = holder(of: path) {
+            let held = max(0, Int(Date().timeIntervalSince(holder.since).rounded()))
+            by = "by \(TerminalText.line(holder.command)), pid \(holder.pid), for \(held) s"
+        } else {
+            by = "by another process"
+        }
+        return "\(what) is locked \(by); gave up after waiting \(seconds) s: try again when it has finished (SCION_LOCK_TIMEOUT sets the wait in seconds)"
+    }
+
+    /// Records this process as the holder, in the lock file itself (no
+    /// other file appears next to it).
+    private func writeHolder() {
+        let line = "\(getpid())\t\(Self.holderCommand.replacingOccurrences(of: "\t", with: " "))\t\(Date().timeIntervalSince1970)\n"
+        _ = ftruncate(fd, 0)
+        _ = line.withCString { pwrite(fd, $0, strlen($0), 0) }
     }
 
     /// Takes the lock if nobody holds it; nil when another process does.
@@ -61,6 +117,7 @@ public final class FileLock: @unchecked Sendable {
     }
 
     deinit {
+        _ = ftruncate(fd, 0)
         flock(fd, LOCK_UN)
         close(fd)
     }
