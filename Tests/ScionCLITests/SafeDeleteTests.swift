@@ -182,7 +182,7 @@ struct SafeDeleteTests {
         #expect(Shell.eventually { FileManager.default.fileExists(atPath: sandbox.agentDirectory("draft") + "/done.flag") })
         let refused = try sandbox.scion("delete", "draft", "--preserve-branch")
         #expect(refused.status == 8)
-        #expect(refused.stderr.contains("draft has 1 uncommitted file; commit them, or delete with --force"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("draft has 1 uncommitted file; commit it, or delete with --force"), "\(refused.stderr)")
     }
 
     @Test("--yes answers the question; stop --rm follows the same policy")

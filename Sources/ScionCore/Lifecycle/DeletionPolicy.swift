@@ -49,8 +49,8 @@ public struct WorkAtRisk: Sendable, Encodable, Equatable {
         let keep: String
         switch (unmergedCommits > 0, uncommittedFiles > 0 || worktreeUnreadable) {
         case (true, true): keep = "commit and merge them"
-        case (true, false): keep = "merge them"
-        default: keep = "commit them"
+        case (true, false): keep = unmergedCommits == 1 ? "merge it" : "merge them"
+        default: keep = uncommittedFiles == 1 ? "commit it" : "commit them"
         }
         return "\(agent) has \(summary); \(keep), or delete with --force" + (tipClause.map { " (\($0))" } ?? "")
     }
