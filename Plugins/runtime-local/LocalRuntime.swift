@@ -105,9 +105,9 @@ struct LocalRuntime: RuntimePlugin {
         var environment = agent.clientEnvironment
         environment["HOME"] = record.home
         let output = try Subprocess.run(
-            request.argv, environment: environment, input: request.stdin.map { Data($0.utf8) },
+            request.argv, environment: environment, input: request.input,
             workingDirectory: record.workdir)
-        return ExecResult(exitCode: Int(output.status), stdout: output.stdoutText, stderr: output.stderrText)
+        return ExecResult(exitCode: Int(output.status), output: output.stdout, errorOutput: output.stderr)
     }
 
     func attachCommand(_ target: AgentTarget) throws -> AttachCommand {

@@ -26,8 +26,8 @@ struct LogFile {
                 guard sink.emit(LogChunk(text: String(decoding: more, as: UTF8.self))) else { return }
             } else if !isAlive() {
                 return
-            } else {
-                usleep(200_000)
+            } else if !sink.wait(0.2) {
+                return  // the host cancelled the call
             }
         }
     }
