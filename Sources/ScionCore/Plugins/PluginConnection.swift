@@ -36,6 +36,8 @@ public final class PluginConnection: @unchecked Sendable {
     public let plugin: DiscoveredPlugin
     /// The plugin set SCION_PLUGIN_THREAD_SAFE: calls on one instance may overlap.
     public let isThreadSafe: Bool
+    /// The ABI version the plugin chose.
+    public let abiVersion: UInt32
     /// The plugin makes an instance per configuration (create_instance).
     public var makesInstances: Bool { create != nil }
     public let defaultInstance: PluginInstanceHandle
@@ -48,6 +50,7 @@ public final class PluginConnection: @unchecked Sendable {
         self.plugin = plugin
         self.function = call
         self.isThreadSafe = api.flags & SCION_PLUGIN_THREAD_SAFE != 0
+        self.abiVersion = api.abi_version
         self.create = api.create_instance
         self.destroy = api.destroy_instance
         self.defaultInstance = PluginInstanceHandle(api.instance, serialized: !isThreadSafe)
