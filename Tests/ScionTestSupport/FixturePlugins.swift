@@ -97,7 +97,7 @@ public enum FixturePlugins {
     }
 
     /// A C string literal for `text`.
-    static func cString(_ text: String) -> String {
+    public static func cString(_ text: String) -> String {
         var literal = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
