@@ -132,6 +132,17 @@ public final class PluginConnection: @unchecked Sendable {
         _ operation: String, _ request: Data, on instance: PluginInstanceHandle? = nil,
         cancellation: PluginCancellation? = nil, onEvent: ((Data) -> Bool)? = nil
     ) throws -> Data {
+        let (status, body) = callRaw(operation, request, on: instance, cancellation: cancellation, onEvent: onEvent)
+        guard status == Int32(SCION_OK.rawValue) else { throw failure(status, body, operation) }
+        return body
+    }
+
+    /// One call as it crosses the boundary: the status and the response
+    /// bytes, unread (for tools and the schema tests).
+    public func callRaw(
+        _ operation: String, _ request: Data, on instance: PluginInstanceHandle? = nil,
+        cancellation: PluginCancellation? = nil, onEvent: ((Data) -> Bool)? = nil
+    ) -> (status: Int32, body: Data) {
         let instance = instance ?? defaultInstance
         instance.lock?.lock()
         instance.inFlight.add(1, ordering: .acquiringAndReleasing)
@@ -169,8 +180,7 @@ public final class PluginConnection: @unchecked Sendable {
         }
         let body = response.data.map { Data(bytes: $0, count: response.length) } ?? Data()
         free(response.data)
-        guard status == Int32(SCION_OK.rawValue) else { throw failure(status, body, operation) }
-        return body
+        return (status, body)
     }
 
     /// The same call on a dedicated thread, never on the cooperative pool;
