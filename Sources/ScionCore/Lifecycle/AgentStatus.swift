@@ -122,17 +122,8 @@ extension Orchestrator {
     public func status(_ name: String) throws -> AgentStatus {
         let record = try store.load(name)
         guard let handle = record.handle else { return reconcile(record, runtimeAgent: nil, runtimeAnswered: false) }
-        do {
-            let runtimeAgent = try runtime(for: record).status(target(record, handle: handle))
-            return reconcile(record, runtimeAgent: runtimeAgent, runtimeAnswered: true)
-        } catch let error as ScionError where error.code == .plugin && record.phase == .running {
-            // It answered, but not in a shape scion reads: say what was wrong, not "did not answer".
-            var status = reconcile(record, runtimeAgent: nil, runtimeAnswered: false)
-            status.detail = error.message
-            return status
-        } catch {
-            return reconcile(record, runtimeAgent: nil, runtimeAnswered: false)
-        }
+        let runtimeAgent = try? runtime(for: record).status(target(record, handle: handle))
+        return reconcile(record, runtimeAgent: runtimeAgent, runtimeAnswered: runtimeAgent != nil)
     }
 
     func reconcile(_ record: AgentRecord, runtimeAgent: RuntimeAgent?, runtimeAnswered: Bool) -> AgentStatus {
