@@ -22,17 +22,35 @@ public struct RuntimeCapabilities: Codable, Sendable, Equatable {
         self.terminalSession = terminalSession
     }
 
-    enum CodingKeys: String, CodingKey {
-        case needsImage = "needs_image", remote, sync, isolated, terminalSession = "terminal_session"
+    /// The keys are the header's SCION_CAP_* names.
+    struct Key: CodingKey {
+        let stringValue: String
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+
+        static let needsImage = Key(PluginCapability.needsImage), remote = Key(PluginCapability.remote)
+        static let sync = Key(PluginCapability.sync), isolated = Key(PluginCapability.isolated)
+        static let terminalSession = Key(PluginCapability.terminalSession)
     }
 
     public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let container = try decoder.container(keyedBy: Key.self)
         needsImage = try container.decodeIfPresent(Bool.self, forKey: .needsImage) ?? false
         remote = try container.decodeIfPresent(Bool.self, forKey: .remote) ?? false
         sync = try container.decodeIfPresent(Bool.self, forKey: .sync) ?? false
         isolated = try container.decodeIfPresent(Bool.self, forKey: .isolated) ?? false
         terminalSession = try container.decodeIfPresent(Bool.self, forKey: .terminalSession) ?? true
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(needsImage, forKey: .needsImage)
+        try container.encode(remote, forKey: .remote)
+        try container.encode(sync, forKey: .sync)
+        try container.encode(isolated, forKey: .isolated)
+        try container.encode(terminalSession, forKey: .terminalSession)
     }
 }
 
