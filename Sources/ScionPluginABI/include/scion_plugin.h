@@ -118,8 +118,9 @@
  * The host serializes calls into one instance (no two calls on it overlap)
  * unless the plugin sets SCION_PLUGIN_THREAD_SAFE in `plugin->flags`: then
  * calls on one instance may run at the same time on different threads.
- * Calls on different instances may always overlap. The host never makes a
- * call on the thread that runs its cooperative task pool: a call may block.
+ * Calls on different instances may always overlap. A call may block for
+ * as long as its work takes: the host's async code bridges calls onto
+ * dedicated threads, never its cooperative task pool.
  *
  * Streaming (log follow, pull progress) happens inside a single `call`: the
  * plugin invokes `stream->on_event(stream->context, json, len)` for each
