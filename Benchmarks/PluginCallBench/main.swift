@@ -14,8 +14,12 @@ import ScionPluginKit
 
 let iterations = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20000
 let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path + "/scion"
-let catalog = PluginCatalog(locations: PluginCatalog.standardLocations(
-    settingsPaths: [], globalDirectory: "/nonexistent", executablePath: executable))
+// The package's Plugins/ manifests with the libraries beside this binary
+// (any build folder, also one outside .build: `--scratch-path`).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let catalog = PluginCatalog(locations: [PluginCatalog.SearchLocation(
+    directory: packageRoot + "/Plugins", source: "build folder",
+    libraryDirectory: URL(fileURLWithPath: executable).deletingLastPathComponent().path)])
 
 func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
