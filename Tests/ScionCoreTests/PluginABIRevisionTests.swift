@@ -181,7 +181,7 @@ struct PluginABIRevisionTests {
         #expect(try String(contentsOfFile: marker, encoding: .utf8).split(separator: "\n").count == 2)
     }
 
-    @Test("a Kit plugin makes instances too")
+    @Test("a Kit plugin makes instances too, and describe lists the operations it supports")
     func kitInstances() throws {
         let generic = try #require(PluginCatalog(locations: PluginCatalog.standardLocations(
             settingsPaths: [], globalDirectory: "/nonexistent", executablePath: BuildProducts.scion)).find(kind: "runtime", name: "local"))
@@ -191,6 +191,10 @@ struct PluginABIRevisionTests {
         #expect(client.instance !== connection.defaultInstance)
         #expect(try client.describe().operations?.contains("logs") == true)
         #expect(try client.describe().operations?.contains("image_pull") == false)
+        let harness = try #require(PluginCatalog(locations: PluginCatalog.standardLocations(
+            settingsPaths: [], globalDirectory: "/nonexistent", executablePath: BuildProducts.scion)).find(kind: "harness", name: "generic"))
+        #expect(try HarnessClient(PluginLoader.shared.load(harness)).describe().plugin.operations
+            == ["describe", "normalize_hook", "provision", "resolve_auth"])
     }
 
     static func concurrencyPlugin(in folder: String, name: String, threadSafe: Bool) throws {
