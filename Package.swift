@@ -78,6 +78,8 @@ let package = Package(
         plugin("ScionHarnessClaude", folder: "harness-claude", dependencies: ["ScionHarnessSupport"]),
         plugin("ScionHarnessGemini", folder: "harness-gemini", dependencies: ["ScionHarnessSupport"]),
         plugin("ScionHarnessCodex", folder: "harness-codex", dependencies: ["ScionHarnessSupport"]),
+        // The in-process cost of the plugin ABI (Benchmarks/bench.py runs it).
+        .executableTarget(name: "scion-plugin-bench", dependencies: ["ScionCore"], path: "Benchmarks/PluginCallBench"),
         .target(name: "ScionTestSupport", dependencies: ["ScionCore"], path: "Tests/ScionTestSupport"),
         .testTarget(name: "ScionCoreTests", dependencies: ["ScionCore", "ScionTestSupport"]),
         .testTarget(name: "ScionCLITests", dependencies: ["ScionCore", "ScionTestSupport"]),

@@ -7,6 +7,9 @@ Measures (wall clock, median of N runs, release build):
   list    `scion list` with 100 running agents
   version `scion --version` cold start
   plugins load time of each plugin (dlopen + negotiation), from --debug logs
+  calls   the in-process plugin call round trip (scion-plugin-bench: raw
+          bytes, typed RuntimeClient/HarnessClient calls, a cancellable call)
+          and each plugin's first load inside one process
   docker / podman (with --engines): `scion start -p docker|podman` vs raw
           `docker|podman run -d` of the same image + `git worktree add`, ten
           agents in parallel vs ten raw runs in parallel, and `scion list`
@@ -181,6 +184,12 @@ def bench_engine(scion, engine, image, runs, list_count=50):
             subprocess.run([engine, "rm", "-f", *ids], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         repo.close()
 
+def bench_calls(bin_dir, iterations=300000):
+    bench = os.path.join(bin_dir, "scion-plugin-bench")
+    if not os.path.exists(bench):
+        return {"skipped": f"{bench} is not built"}
+    return json.loads(run([bench, str(iterations)]).stdout)
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -191,7 +200,8 @@ def main():
     bin_dir = args.bin or run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root).stdout.strip()
     scion = os.path.join(bin_dir, "scion")
     results = {"start": bench_start(scion, args.runs), "version": bench_version(scion, args.runs * 2),
-               "plugins_ms": bench_plugins(scion, 5), "list": bench_list(scion, args.runs)}
+               "plugins_ms": bench_plugins(scion, 5), "calls": bench_calls(bin_dir),
+               "list": bench_list(scion, args.runs)}
     if args.engines:
         results["docker"] = bench_engine(scion, "docker", "scion-test:latest", min(args.runs, 8))
         results["podman"] = bench_engine(scion, "podman", "localhost/scion-test:latest", min(args.runs, 8))

@@ -93,7 +93,7 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
         }
         let engine = try Engine(runtimeConfig: request.runtimeConfig ?? [:])
         return try engine.exec(
-            reference(request.name, request.handle), argv: request.argv, stdin: request.stdin.map { Data($0.utf8) })
+            reference(request.name, request.handle), argv: request.argv, stdin: request.input)
     }
 
     public func attachCommand(_ target: AgentTarget) throws -> AttachCommand {

@@ -162,8 +162,7 @@ struct DockerEngine: ContainerEngine {
             throw failure("start exec in container \(reference)", status)
         }
         return ExecResult(
-            exitCode: try execExitCode(execID), stdout: String(decoding: output.stdout, as: UTF8.self),
-            stderr: String(decoding: output.stderr, as: UTF8.self))
+            exitCode: try execExitCode(execID), output: output.stdout, errorOutput: output.stderr)
     }
 
     /// The exec's exit code; the engine records it a moment after the

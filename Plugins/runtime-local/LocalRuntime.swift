@@ -107,9 +107,9 @@ struct LocalRuntime: RuntimePlugin {
         // tmux commands go to the agent's own server, named explicitly.
         let argv = request.argv.first == "tmux" ? agent.tmux(Array(request.argv.dropFirst())) : request.argv
         let output = try Subprocess.run(
-            argv, environment: environment, input: request.stdin.map { Data($0.utf8) },
+            argv, environment: environment, input: request.input,
             workingDirectory: record.workdir)
-        return ExecResult(exitCode: Int(output.status), stdout: output.stdoutText, stderr: output.stderrText)
+        return ExecResult(exitCode: Int(output.status), output: output.stdout, errorOutput: output.stderr)
     }
 
     func attachCommand(_ target: AgentTarget) throws -> AttachCommand {

@@ -148,7 +148,7 @@ struct PodmanEngine: ContainerEngine {
                 throw ContainerErrors.notRunning(reference, state: try? inspect(reference)?.status)
             }
         }
-        return ExecResult(exitCode: Int(output.status), stdout: output.stdoutText, stderr: output.stderrText)
+        return ExecResult(exitCode: Int(output.status), output: output.stdout, errorOutput: output.stderr)
     }
 
     func recentOutput(_ reference: String, lines: Int) -> String {

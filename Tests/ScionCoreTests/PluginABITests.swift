@@ -45,7 +45,7 @@ struct PluginABITests {
         #expect(unknown.code == .unsupported)
     }
 
-    @Test("a malformed request payload is the caller's error, named with the field")
+    @Test("a malformed request payload is the caller's error, named with the operation and the JSON field path")
     func malformedPayload() throws {
         let catalog = buildFolderCatalog()
         let connection = try PluginLoader.shared.load(try #require(catalog.find(kind: "harness", name: "generic")))
@@ -53,7 +53,7 @@ struct PluginABITests {
             try connection.call("provision", Data(#"{"agent": 3}"#.utf8))
         }
         #expect(error.code == .invalidArgument)
-        #expect(error.message.contains("ProvisionRequest"))
+        #expect(error.message == "malformed provision request: agent: expected a string, found a number")
     }
 
     @Test("a plugin written in plain C loads and answers")

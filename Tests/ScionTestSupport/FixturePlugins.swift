@@ -4,15 +4,39 @@ import Foundation
 /// that the ABI is language-neutral, and the broken plugins the host must
 /// refuse.
 public enum FixturePlugins {
-    public static let header = BuildProducts.packageRoot + "/Sources/ScionPluginABI/include"
+    /// The header a fixture is compiled from.
+    public enum Header: Sendable {
+        /// The frozen 1.0 header (Tests/Fixtures/abi-v1.0): short structs,
+        /// as a plugin built before revision 1.1 has them.
+        case v1_0
+        /// Today's header: the long structs of revision 1.1.
+        case current
 
-    /// Builds `lib<name>.so` and its `plugin.json` in `folder`. The plugin
-    /// answers operations from `responses` (operation -> JSON), claims
-    /// `abiVersion` during negotiation, and its manifest lists `manifestVersions`.
+        public var folder: String {
+            switch self {
+            case .v1_0: return BuildProducts.packageRoot + "/Tests/Fixtures/abi-v1.0"
+            case .current: return BuildProducts.packageRoot + "/Sources/ScionPluginABI/include"
+            }
+        }
+    }
+
+    public static let header = Header.current.folder
+
+    /// Builds `lib<name>.so` and its `plugin.json` in `folder`, compiled
+    /// against `header` (the frozen 1.0 one unless a test asks for today's).
+    /// The plugin answers operations from `responses` (operation -> JSON),
+    /// claims `abiVersion` during negotiation (or runs `negotiation`), and its
+    /// manifest lists `manifestVersions`. `prelude` (C at file scope), `calls`
+    /// (statements at the top of `call`) and `entryTail` (statements at the
+    /// end of the entry point) add behaviour.
     public static func buildCPlugin(
         in folder: String, name: String, kind: String, abiVersion: Int = 1, manifestVersions: [Int] = [1],
-        responses: [String: String] = [:], exportEntry: Bool = true, constructorMarker: String? = nil
+        responses: [String: String] = [:], exportEntry: Bool = true, constructorMarker: String? = nil,
+        header: Header = .v1_0, prelude: String = "", calls: String = "", negotiation: String? = nil,
+        entryTail: String = ""
     ) throws {
+        // The 1.0 way: the host's highest version, and one version of its own.
+        let negotiation = negotiation ?? "  plugin->abi_version = \(abiVersion);\n  if (host->abi_version < \(abiVersion)) return SCION_ERR_ABI_MISMATCH;"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let cases = responses.keys.sorted().map { operation in
             "  if (strcmp(operation, \(cString(operation))) == 0) return answer(response, \(cString(responses[operation]!)), SCION_OK);"
@@ -37,27 +61,30 @@ public enum FixturePlugins {
               return status;
             }
 
+            \(prelude)
+
             static int32_t call(void *instance, const char *operation, const uint8_t *request,
                                 size_t request_length, const scion_stream *stream, scion_buffer *response) {
               (void)instance; (void)request; (void)request_length; (void)stream;
+            \(calls)
             \(cases)
               return answer(response, "{\\"schema_version\\":1,\\"code\\":\\"unsupported\\",\\"message\\":\\"the C fixture has no such operation\\"}",
                             SCION_ERR_UNSUPPORTED);
             }
 
             int32_t \(exportEntry ? "scion_plugin_entry_v1" : "scion_plugin_entry_v0")(const scion_host_api *host, scion_plugin_api *plugin) {
-              plugin->abi_version = \(abiVersion);
-              if (host->abi_version < \(abiVersion)) return SCION_ERR_ABI_MISMATCH;
+            \(negotiation)
               host_alloc = host->alloc;
               plugin->name = \(cString(name));
               plugin->instance = NULL;
               plugin->call = call;
+            \(entryTail)
               return SCION_OK;
             }
             """
         let sourcePath = folder + "/plugin.c"
         try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
-        try Shell.check(["cc", "-shared", "-fPIC", "-Wall", "-Werror", "-I", header, "-o", folder + "/lib\(name).so", sourcePath])
+        try Shell.check(["cc", "-shared", "-fPIC", "-Wall", "-Werror", "-I", header.folder, "-o", folder + "/lib\(name).so", sourcePath])
         try manifest(in: folder, name: name, kind: kind, versions: manifestVersions)
     }
 
@@ -70,7 +97,7 @@ public enum FixturePlugins {
     }
 
     /// A C string literal for `text`.
-    static func cString(_ text: String) -> String {
+    public static func cString(_ text: String) -> String {
         var literal = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -1,6 +1,10 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import ScionCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Logs: BlockingCommand {
     static let configuration = CommandConfiguration(
@@ -8,7 +12,7 @@ struct Logs: BlockingCommand {
 
     @Argument(help: "The agent.") var name: String
     @Option(name: [.customShort("n"), .long], help: "Only the last N lines.") var tail: Int?
-    @Flag(name: [.customShort("f"), .long], help: "Keep printing new output until the agent stops.") var follow = false
+    @Flag(name: [.customShort("f"), .long], help: "Keep printing new output until the agent stops (or Ctrl-C).") var follow = false
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -16,8 +20,13 @@ struct Logs: BlockingCommand {
     }
 
     func runBlocking() throws {
+        // Ctrl-C or SIGTERM during a follow cancels the plugin call: the
+        // runtime sees it and returns, and scion exits 0 after what it printed.
+        let cancellation = PluginCancellation()
+        let signals = follow ? CancelOnSignals([SIGINT, SIGTERM], cancellation) : nil
+        defer { signals?.remove() }
         guard global.format == .json else {
-            try global.orchestrator().logs(name, tail: tail, follow: follow) { text in
+            try global.orchestrator().logs(name, tail: tail, follow: follow, cancellation: cancellation) { text in
                 Output.write(text)
                 return true
             }
@@ -26,7 +35,7 @@ struct Logs: BlockingCommand {
         // JSON lines: one {"agent", "text"} object per line of output (the
         // text without its line break); a last line without one at the end.
         let lines = LogLines(agent: name)
-        try global.orchestrator().logs(name, tail: tail, follow: follow) { text in
+        try global.orchestrator().logs(name, tail: tail, follow: follow, cancellation: cancellation) { text in
             lines.add(text)
             return true
         }
@@ -70,5 +79,27 @@ final class LogLines: @unchecked Sendable {
     private func emit(_ text: String) {
         guard let data = try? encoder.encode(Line(agent: agent, text: text)) else { return }
         Output.write(TerminalText.escapeJSON(String(decoding: data, as: UTF8.self)) + "\n")
+    }
+}
+
+/// Turns signals into a cancellation for as long as it lives.
+final class CancelOnSignals {
+    private let sources: [any DispatchSourceSignal]
+    private let numbers: [Int32]
+
+    init(_ numbers: [Int32], _ cancellation: PluginCancellation) {
+        self.numbers = numbers
+        sources = numbers.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { cancellation.cancel() }
+            source.resume()
+            return source
+        }
+    }
+
+    func remove() {
+        for source in sources { source.cancel() }
+        for number in numbers { signal(number, SIG_DFL) }
     }
 }

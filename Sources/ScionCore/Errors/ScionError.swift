@@ -37,6 +37,9 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
         init(_ pluginCode: PluginError.Code) {
             self = Value(rawValue: pluginCode.rawValue).map(Code.init) ?? .internal
         }
+
+        /// Whether a plugin's error code is one of the ABI's (it maps to itself).
+        static func knows(_ pluginCode: PluginError.Code) -> Bool { Value(rawValue: pluginCode.rawValue) != nil }
     }
 
     public let code: Code

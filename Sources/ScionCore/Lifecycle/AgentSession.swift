@@ -44,13 +44,25 @@ extension Orchestrator {
         guard let record = status.record, let handle = record.handle, status.phase == .running else {
             throw ScionError(.failedPrecondition, "agent \(name) is not running (phase \(status.phase.rawValue)); `scion resume \(name)` starts it again")
         }
-        return (record, target(record, handle: handle), try runtime(for: record))
+        let runtime = try runtime(for: record)
+        return (record, target(record, handle: handle), runtime)
+    }
+
+    /// Refuses `what` (look, message, attach) on a runtime without the
+    /// tmux session the host drives through exec (capability
+    /// `terminal_session`), instead of running tmux where there is none.
+    func requireTerminalSession(_ name: String, _ runtime: RuntimeClient, for what: String) throws {
+        guard try !runtime.capabilities().terminalSession else { return }
+        throw ScionError(
+            .unsupported,
+            "agent \(name) runs on the \(runtime.name) runtime, which has no terminal session, so `scion \(what)` cannot reach it; `scion logs \(name)` shows its output")
     }
 
     /// The agent's current screen, or its last screen when its harness has
     /// exited, without trailing blank lines.
     public func look(_ name: String) throws -> AgentScreen {
         let (_, target, runtime) = try runningTarget(name)
+        try requireTerminalSession(name, runtime, for: "look")
         let layout = SessionLayout()
         let pane = try paneState(name, target, runtime)
         // When the harness exits, tmux scrolls the pane up one line to
@@ -100,6 +112,7 @@ extension Orchestrator {
     /// session (and a container agent's container).
     public func message(_ name: String, _ text: String, interrupt: Bool) throws {
         let (record, target, runtime) = try runningTarget(name)
+        try requireTerminalSession(name, runtime, for: "message")
         let layout = SessionLayout()
         var pane = try paneState(name, target, runtime)
         if pane.dead { throw Self.harnessExited(name, pane) }
@@ -148,18 +161,25 @@ extension Orchestrator {
         }
     }
 
-    public func logs(_ name: String, tail: Int?, follow: Bool, chunk: @escaping (String) -> Bool) throws {
+    /// Streams the agent's log; `cancellation` ends a follow from another
+    /// thread (the CLI's Ctrl-C and SIGTERM), and the plugin sees it.
+    public func logs(
+        _ name: String, tail: Int?, follow: Bool, cancellation: PluginCancellation? = nil,
+        chunk: @escaping (String) -> Bool
+    ) throws {
         let record = try store.load(name)
         guard let handle = record.handle else {
             throw ScionError(.failedPrecondition, "agent \(name) was never started, so it has no log")
         }
         try runtime(for: record).logs(
-            LogsRequest(name: runtimeName(of: record), handle: handle, tail: tail, follow: follow), chunk: chunk)
+            LogsRequest(name: runtimeName(of: record), handle: handle, tail: tail, follow: follow),
+            cancellation: cancellation, chunk: chunk)
     }
 
     /// The command that attaches the user's terminal to the agent's session.
     public func attachCommand(_ name: String) throws -> AttachCommand {
         let (_, target, runtime) = try runningTarget(name)
+        try requireTerminalSession(name, runtime, for: "attach")
         return try runtime.attachCommand(target)
     }
 }

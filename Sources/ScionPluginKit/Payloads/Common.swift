@@ -5,17 +5,31 @@ public struct PluginDescription: Codable, Sendable, Equatable {
     public var kind: String
     public var version: String
     public var description: String
+    /// The operations the plugin supports (SCION_OP_* names); nil from a
+    /// 1.0 plugin, which did not say.
+    public var operations: [String]?
 
-    public init(name: String, kind: String, version: String, description: String) {
+    public init(name: String, kind: String, version: String, description: String, operations: [String]? = nil) {
         self.schemaVersion = 1
         self.name = name
         self.kind = kind
         self.version = version
         self.description = description
+        self.operations = operations
     }
 
     enum CodingKeys: String, CodingKey {
-        case schemaVersion = "schema_version", name, kind, version, description
+        case schemaVersion = "schema_version", name, kind, version, description, operations
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try container.decodeIfPresent(Int.self, forKey: .schemaVersion) ?? 1
+        name = try container.decode(String.self, forKey: .name)
+        kind = try container.decode(String.self, forKey: .kind)
+        version = try container.decode(String.self, forKey: .version)
+        description = try container.decode(String.self, forKey: .description)
+        operations = try container.decodeIfPresent([String].self, forKey: .operations)
     }
 }
 

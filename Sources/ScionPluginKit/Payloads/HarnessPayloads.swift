@@ -210,6 +210,8 @@ public enum Activity: String, Codable, Sendable, CaseIterable {
     case limitsExceeded = "limits_exceeded"
     case failed
 
+    public init(from decoder: Decoder) throws { self = try decodeEnum(decoder) }
+
     /// Sticky activities stay until new work starts.
     public var isSticky: Bool {
         self == .waitingForInput || self == .blocked || self == .completed

@@ -1,4 +1,8 @@
-/// `capabilities`: what a runtime can do, so the host can plan.
+import Foundation
+
+/// `capabilities`: what a runtime can do, so the host can plan. A field
+/// absent from an answer has its default (the SCION_CAP_* comments in the
+/// header): false, except `terminal_session`, true.
 public struct RuntimeCapabilities: Codable, Sendable, Equatable {
     public var needsImage: Bool
     /// The agent runs on another machine: home and worktree move by `sync`.
@@ -6,23 +10,56 @@ public struct RuntimeCapabilities: Codable, Sendable, Equatable {
     public var sync: Bool
     /// The runtime isolates files and environment (a container or pod).
     public var isolated: Bool
+    /// The agent runs in the tmux session the host drives through `exec`
+    /// (`look`, `message`, `attach`). False for a plain process runtime.
+    public var terminalSession: Bool
 
-    public init(needsImage: Bool, remote: Bool = false, sync: Bool = false, isolated: Bool) {
+    public init(needsImage: Bool, remote: Bool = false, sync: Bool = false, isolated: Bool, terminalSession: Bool = true) {
         self.needsImage = needsImage
         self.remote = remote
         self.sync = sync
         self.isolated = isolated
+        self.terminalSession = terminalSession
     }
 
-    enum CodingKeys: String, CodingKey {
-        case needsImage = "needs_image", remote, sync, isolated
+    /// The keys are the header's SCION_CAP_* names.
+    struct Key: CodingKey {
+        let stringValue: String
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+
+        static let needsImage = Key(PluginCapability.needsImage), remote = Key(PluginCapability.remote)
+        static let sync = Key(PluginCapability.sync), isolated = Key(PluginCapability.isolated)
+        static let terminalSession = Key(PluginCapability.terminalSession)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        needsImage = try container.decodeIfPresent(Bool.self, forKey: .needsImage) ?? false
+        remote = try container.decodeIfPresent(Bool.self, forKey: .remote) ?? false
+        sync = try container.decodeIfPresent(Bool.self, forKey: .sync) ?? false
+        isolated = try container.decodeIfPresent(Bool.self, forKey: .isolated) ?? false
+        terminalSession = try container.decodeIfPresent(Bool.self, forKey: .terminalSession) ?? true
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(needsImage, forKey: .needsImage)
+        try container.encode(remote, forKey: .remote)
+        try container.encode(sync, forKey: .sync)
+        try container.encode(isolated, forKey: .isolated)
+        try container.encode(terminalSession, forKey: .terminalSession)
     }
 }
 
 /// The state of one agent as its runtime sees it.
 public struct RuntimeAgent: Codable, Sendable, Equatable {
-    public enum State: String, Codable, Sendable {
+    public enum State: String, Codable, Sendable, CaseIterable {
         case created, running, stopped, missing
+
+        public init(from decoder: Decoder) throws { self = try decodeEnum(decoder) }
     }
 
     public var name: String
@@ -130,7 +167,10 @@ public struct ExecRequest: Codable, Sendable, Equatable {
     public var name: String
     public var handle: String
     public var argv: [String]
+    /// Standard input as text, for 1.0 plugins; only when it is valid UTF-8.
     public var stdin: String?
+    /// Standard input, byte for byte, base64 (RFC 4648). Wins over `stdin`.
+    public var stdinBase64: String?
     /// The `runtimes.<name>` settings entry (as in RunSpec.runtimeConfig). Optional.
     public var runtimeConfig: [String: JSONValue]?
 
@@ -138,22 +178,38 @@ public struct ExecRequest: Codable, Sendable, Equatable {
         name: String, handle: String, argv: [String], stdin: String? = nil,
         runtimeConfig: [String: JSONValue]? = nil
     ) {
+        self.init(name: name, handle: handle, argv: argv, input: stdin.map { Data($0.utf8) }, runtimeConfig: runtimeConfig)
+    }
+
+    /// Sends `input` both ways: base64 for this revision, text for 1.0 plugins when it is UTF-8.
+    public init(name: String, handle: String, argv: [String], input: Data?, runtimeConfig: [String: JSONValue]? = nil) {
         self.name = name
         self.handle = handle
         self.argv = argv
-        self.stdin = stdin
+        self.stdin = input.flatMap { String(data: $0, encoding: .utf8) }
+        self.stdinBase64 = input?.base64EncodedString()
         self.runtimeConfig = runtimeConfig
     }
 
+    /// Standard input as bytes: `stdin_base64`, else `stdin`.
+    public var input: Data? {
+        if let stdinBase64, let data = Data(base64Encoded: stdinBase64) { return data }
+        return stdin.map { Data($0.utf8) }
+    }
+
     enum CodingKeys: String, CodingKey {
-        case name, handle, argv, stdin, runtimeConfig = "runtime_config"
+        case name, handle, argv, stdin, stdinBase64 = "stdin_base64", runtimeConfig = "runtime_config"
     }
 }
 
 public struct ExecResult: Codable, Sendable, Equatable {
     public var exitCode: Int
+    /// Output as text (invalid UTF-8 replaced), for 1.0 hosts.
     public var stdout: String
     public var stderr: String
+    /// Output byte for byte, base64. Win over the text fields.
+    public var stdoutBase64: String?
+    public var stderrBase64: String?
 
     public init(exitCode: Int, stdout: String, stderr: String) {
         self.exitCode = exitCode
@@ -161,8 +217,26 @@ public struct ExecResult: Codable, Sendable, Equatable {
         self.stderr = stderr
     }
 
+    /// Both forms: the bytes as base64, and as text for 1.0 hosts.
+    public init(exitCode: Int, output: Data, errorOutput: Data) {
+        self.exitCode = exitCode
+        self.stdout = String(decoding: output, as: UTF8.self)
+        self.stderr = String(decoding: errorOutput, as: UTF8.self)
+        self.stdoutBase64 = output.base64EncodedString()
+        self.stderrBase64 = errorOutput.base64EncodedString()
+    }
+
+    /// Standard output as bytes: `stdout_base64`, else `stdout`.
+    public var output: Data {
+        stdoutBase64.flatMap { Data(base64Encoded: $0) } ?? Data(stdout.utf8)
+    }
+
+    public var errorOutput: Data {
+        stderrBase64.flatMap { Data(base64Encoded: $0) } ?? Data(stderr.utf8)
+    }
+
     enum CodingKeys: String, CodingKey {
-        case exitCode = "exit_code", stdout, stderr
+        case exitCode = "exit_code", stdout, stderr, stdoutBase64 = "stdout_base64", stderrBase64 = "stderr_base64"
     }
 }
 
@@ -212,7 +286,10 @@ public struct ProgressEvent: Codable, Sendable, Equatable {
 }
 
 public struct SyncRequest: Codable, Sendable, Equatable {
-    public enum Direction: String, Codable, Sendable { case to, from }
+    public enum Direction: String, Codable, Sendable, CaseIterable {
+        case to, from
+        public init(from decoder: Decoder) throws { self = try decodeEnum(decoder) }
+    }
     public var name: String
     public var handle: String
     public var direction: Direction

@@ -33,8 +33,7 @@ public struct AgentLogFile: Sendable {
         if handle == nil {
             guard follow else { return }
             while handle == nil {
-                guard try stillAlive() else { return }
-                usleep(200_000)
+                guard try stillAlive(), sink.wait(0.2) else { return }
                 handle = try home.openForReading(relativePath)
             }
         }
@@ -65,7 +64,7 @@ public struct AgentLogFile: Sendable {
                 if !pending.isEmpty { sink.emit(LogChunk(text: String(decoding: pending, as: UTF8.self))) }
                 return
             }
-            usleep(200_000)
+            guard sink.wait(0.2) else { return }  // the host cancelled the call
         }
     }
 
