@@ -47,7 +47,7 @@ struct SafeDeleteTests {
         // runtime test above, where the agent can write them).
         try sandbox.check(
             "start", "evil", "--harness", "shell",
-            #"{ echo "\#(sandbox.path)/.git" > "$(git rev-parse --git-dir)/gitdir" && echo written || echo refused; } 2>/dev/null > "$HOME/attempt"; sleep 60"#)
+            #"{ echo "\#(sandbox.path)/.git" > "$(git rev-parse --git-dir)/gitdir" && echo written || echo refused; } 2>/dev/null > "$HOME/attempt.part"; mv "$HOME/attempt.part" "$HOME/attempt"; sleep 60"#)
         let attempt = sandbox.agentDirectory("evil") + "/home/attempt"
         #expect(Shell.eventually(timeout: 30) { FileManager.default.fileExists(atPath: attempt) }, "the agent did not try")
         #expect(try String(contentsOfFile: attempt, encoding: .utf8) == "refused\n", "the container could rewrite its gitdir")
