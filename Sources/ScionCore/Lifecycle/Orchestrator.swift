@@ -43,12 +43,15 @@ public final class Orchestrator: Sendable {
     public let settings: Settings
     public let catalog: PluginCatalog
     public let store: AgentStore
+    /// Makes the runtime and harness drivers (plugins, or test fakes).
+    public let drivers: DriverRegistry
     let notifier: Notifier
     let logger = Logger(label: "scion.orchestrator")
 
-    public init(context: ScionContext) throws {
+    public init(context: ScionContext, drivers: DriverRegistry = .plugins) throws {
         WorktreeManager.initializeInBackground()
         self.context = context
+        self.drivers = drivers
         self.grove = try context.grove()
         self.settings = try context.settingsLoader(grove: grove).load()
         self.catalog = context.catalog(settings)
@@ -61,18 +64,18 @@ public final class Orchestrator: Sendable {
 
     // MARK: plugins
 
-    public func runtime(type: String, wantedBy: String) throws -> RuntimeClient {
-        let plugin = try catalog.require(kind: "runtime", name: type, wantedBy: wantedBy)
-        return RuntimeClient(try PluginLoader.shared.load(plugin))
+    /// A runtime driver bound to `options` (a `runtimes.<name>` entry).
+    public func runtime(type: String, options: [String: JSONValue], wantedBy: String) throws -> any RuntimeDriver {
+        try drivers.runtime(type: type, options: options, catalog: catalog, wantedBy: wantedBy)
     }
 
-    public func harness(_ name: String, wantedBy: String) throws -> HarnessClient {
-        let plugin = try catalog.require(kind: "harness", name: name, wantedBy: wantedBy)
-        return HarnessClient(try PluginLoader.shared.load(plugin))
+    public func harness(_ name: String, wantedBy: String) throws -> any HarnessDriver {
+        try drivers.harness(name, catalog: catalog, wantedBy: wantedBy)
     }
 
-    func runtime(for record: AgentRecord) throws -> RuntimeClient {
-        try runtime(type: record.runtimeType, wantedBy: "agent \(record.name)")
+    /// The agent's runtime, bound to the options its spec recorded.
+    func runtime(for record: AgentRecord) throws -> any RuntimeDriver {
+        try runtime(for: spec(for: record), wantedBy: "agent \(record.name)")
     }
 
     // MARK: create and start
@@ -92,7 +95,8 @@ public final class Orchestrator: Sendable {
         let configuration = try AgentConfiguration.resolve(
             settings, harnessConfigName: request.harnessConfig, image: request.image, template: template)
         let wantedBy = "profile \(configuration.profile.name)"
-        let runtimeClient = try runtime(type: configuration.runtime.type, wantedBy: wantedBy)
+        var spec = AgentSpec(configuration, template: template.name, resolvedBy: "create")
+        let runtimeClient = try runtime(for: spec, wantedBy: wantedBy)
         let harnessClient = try harness(configuration.harnessConfig.harness, wantedBy: "harness config \(configuration.harnessConfig.name)")
         let capabilities = try runtimeClient.capabilities()
         if capabilities.needsImage && configuration.image == nil {
@@ -117,8 +121,12 @@ public final class Orchestrator: Sendable {
         defer { withExtendedLifetime(lock) {} }
         do {
             try store.save(record)
+            try store.saveSpec(spec, for: record.name)
             try reconciler.clearDebris(ofFreshlyReserved: record)
             try provisionWorkspace(&record, branch: request.branch, base: request.base)
+            spec.baseRef = record.baseRef
+            spec.baseCommit = record.baseCommit
+            try store.saveSpec(spec, for: record.name)
             record.phase = launching ? .starting : .created
             try store.save(record)
             return record
@@ -145,9 +153,13 @@ public final class Orchestrator: Sendable {
         }
     }
 
-    /// Relaunches an agent on its home and worktree with the harness's resume command.
+    /// Relaunches an agent on its home and worktree with the harness's
+    /// resume command, as its spec says; `profile` (`resume --profile`)
+    /// re-resolves the spec with that profile first and keeps it.
     @discardableResult
-    public func resume(_ name: String, task: String?, progress: ((ProgressEvent) -> Void)? = nil) throws -> AgentRecord {
+    public func resume(
+        _ name: String, task: String?, profile: String? = nil, progress: ((ProgressEvent) -> Void)? = nil
+    ) throws -> AgentRecord {
         let status = try self.status(name)
         if status.phase == .running {
             // A runtime that did not answer (engine down or restarting) left
@@ -157,13 +169,13 @@ public final class Orchestrator: Sendable {
             }
             throw ScionError(.failedPrecondition, "agent \(name) is already running: stop it first, or send it a task with `scion message \(name)`")
         }
-        return try launch(name, task: task, resume: status.record?.phase != .created, progress: progress)
+        return try launch(name, task: task, resume: status.record?.phase != .created, profile: profile, progress: progress)
     }
 
     /// `onlyFrom`: launch only if the record, read under the agent's lock,
     /// is still in that phase (another process may have launched it since).
     func launch(
-        _ name: String, task: String?, resume: Bool, onlyFrom expected: AgentPhase? = nil,
+        _ name: String, task: String?, resume: Bool, onlyFrom expected: AgentPhase? = nil, profile: String? = nil,
         progress: ((ProgressEvent) -> Void)?
     ) throws -> AgentRecord {
         let lock = try store.lock(name)
@@ -172,7 +184,12 @@ public final class Orchestrator: Sendable {
         if let expected, record.phase != expected {
             throw ScionError(.alreadyExists, "agent \(name) already exists (\(record.phase.rawValue)): delete it first or choose another name")
         }
-        let runtimeClient = try runtime(for: record)
+        var agentSpec = try spec(for: record, persist: true)
+        let previousRuntime = try runtime(for: agentSpec, wantedBy: "agent \(name)")
+        if let profile {
+            agentSpec = try respecified(agentSpec, record: record, profile: profile)
+        }
+        let runtimeClient = try runtime(for: agentSpec, wantedBy: "agent \(name)")
         let harnessClient = try harness(record.harness, wantedBy: "agent \(name)")
         if let task { record.task = task }
         record.phase = .starting
@@ -180,10 +197,20 @@ public final class Orchestrator: Sendable {
         try store.save(record)
         do {
             if let handle = record.handle {
-                try? runtimeClient.delete(target(record, handle: handle))
+                // The previous instance goes through the runtime that made it.
+                try? previousRuntime.delete(target(record, handle: handle))
                 record.handle = nil
             }
-            let spec = try runSpec(&record, harness: harnessClient, runtime: runtimeClient, resume: resume, task: task)
+            if profile != nil {
+                record.profile = agentSpec.profile
+                record.runtime = agentSpec.runtime.name
+                record.runtimeType = agentSpec.runtime.type
+                record.image = agentSpec.image
+                try store.saveSpec(agentSpec, for: name)
+                try store.save(record)
+            }
+            let spec = try runSpec(
+                &record, agentSpec: agentSpec, harness: harnessClient, runtime: runtimeClient, resume: resume, task: task)
             let result: RunResult
             do {
                 result = try reconciler.run(spec, record: record, runtime: runtimeClient, progress: progress)
@@ -193,7 +220,7 @@ public final class Orchestrator: Sendable {
                 // image_exists before every run costs a podman process (~30 ms).
                 guard let image = spec.image, try runtimeClient.capabilities().needsImage else { throw error }
                 progress?(ProgressEvent(message: "pulling image \(image)"))
-                try runtimeClient.pullImage(image, runtimeConfig: spec.runtimeConfig) { progress?($0) }
+                try runtimeClient.pullImage(image) { progress?($0) }
                 result = try runtimeClient.run(spec, progress: progress)
             }
             record.handle = result.handle
@@ -265,11 +292,11 @@ public final class Orchestrator: Sendable {
     /// Template files, auth, harness provisioning and the run spec. Secrets
     /// go only into the spec's env (marked secret), never into the record.
     private func runSpec(
-        _ record: inout AgentRecord, harness: HarnessClient, runtime: RuntimeClient, resume: Bool, task: String?
+        _ record: inout AgentRecord, agentSpec: AgentSpec, harness: any HarnessDriver, runtime: any RuntimeDriver,
+        resume: Bool, task: String?
     ) throws -> RunSpec {
         let template = try templateLayers(record)
-        let configuration = try AgentConfiguration.resolve(
-            settings, harnessConfigName: record.harnessConfig, image: record.image, template: template)
+        let configuration = configuration(from: agentSpec, template: template, agent: record.name)
         let home = AgentHome(path: record.home)
         try home.prepare()
         try EventLog(home: record.home).reset()
@@ -339,11 +366,10 @@ public final class Orchestrator: Sendable {
         ]
     }
 
-    /// The agent as its runtime knows it, with its runtime's settings.
+    /// The agent as its runtime knows it; the runtime's driver adds the
+    /// options of the agent's spec to every call.
     func target(_ record: AgentRecord, handle: String) -> AgentTarget {
-        AgentTarget(
-            name: runtimeName(of: record), handle: handle, runtimeConfig: settings.runtimes[record.runtime]?.options,
-            home: record.home)
+        AgentTarget(name: runtimeName(of: record), handle: handle, home: record.home)
     }
 
     /// The agent's name in its runtime: the one recorded at create

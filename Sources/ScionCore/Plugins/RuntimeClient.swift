@@ -29,7 +29,8 @@ public struct RuntimeClient: Sendable {
     }
     public func status(_ target: AgentTarget) throws -> RuntimeAgent { try connection.call("status", target) }
     public func exec(_ target: AgentTarget, _ argv: [String], stdin: String? = nil) throws -> ExecResult {
-        try connection.call("exec", ExecRequest(name: target.name, handle: target.handle, argv: argv, stdin: stdin))
+        try connection.call("exec", ExecRequest(
+            name: target.name, handle: target.handle, argv: argv, stdin: stdin, runtimeConfig: target.runtimeConfig))
     }
     public func attachCommand(_ target: AgentTarget) throws -> AttachCommand { try connection.call("attach_argv", target) }
     public func imageExists(_ image: String, runtimeConfig: [String: JSONValue]?) throws -> Bool {

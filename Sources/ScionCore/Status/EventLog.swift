@@ -91,7 +91,7 @@ struct EventLog {
     /// Applies new events, then `exit` (what the harness's exit status
     /// means, once it has exited). `harness` is asked for only when there
     /// are hook events to normalize.
-    func refresh(exit: ActivityUpdate?, harness: () throws -> HarnessClient) throws -> State {
+    func refresh(exit: ActivityUpdate?, harness: () throws -> any HarnessDriver) throws -> State {
         let quick = readStatus()
         if fileSize(AgentEvents.relativePath) == quick.eventsOffset, !changes(quick.current, exit: exit) {
             return State(activity: quick.current)
@@ -102,7 +102,7 @@ struct EventLog {
             let before = status
             let size = fileSize(AgentEvents.relativePath)
             if size < status.eventsOffset { status.eventsOffset = 0 }
-            var client: HarnessClient?
+            var client: (any HarnessDriver)?
             let (lines, consumed) = try readLines(from: status.eventsOffset, to: size)
             for line in lines {
                 guard let event = try? AgentStore.decoder.decode(RecordedEvent.self, from: line) else {

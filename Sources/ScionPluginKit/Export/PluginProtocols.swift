@@ -16,6 +16,8 @@ public protocol RuntimePlugin: Sendable {
     func imageExists(_ request: ImageRequest) throws -> ImageExists
     func pullImage(_ request: ImageRequest, progress: EventSink) throws
     func sync(_ request: SyncRequest, progress: EventSink) throws
+    func readAgentFile(_ request: AgentFileRequest) throws -> AgentFileContents
+    func writeAgentFile(_ request: AgentFileRequest) throws
 }
 
 extension RuntimePlugin {
@@ -66,6 +68,11 @@ struct OperationTable: Sendable {
             },
             "sync": { data, sink in
                 try plugin.sync(PayloadCoder.decode(data), progress: sink)
+                return try PayloadCoder.encode(Empty())
+            },
+            "read_agent_file": { data, _ in try PayloadCoder.encode(plugin.readAgentFile(PayloadCoder.decode(data))) },
+            "write_agent_file": { data, _ in
+                try plugin.writeAgentFile(PayloadCoder.decode(data))
                 return try PayloadCoder.encode(Empty())
             },
         ]

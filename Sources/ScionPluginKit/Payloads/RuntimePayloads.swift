@@ -6,16 +6,21 @@ public struct RuntimeCapabilities: Codable, Sendable, Equatable {
     public var sync: Bool
     /// The runtime isolates files and environment (a container or pod).
     public var isolated: Bool
+    /// The agent's home is at the same path on the host (local, docker,
+    /// podman): the host reads its files directly. When false the host uses
+    /// `read_agent_file`, `write_agent_file` and `logs`. Absent means true.
+    public var sharesHostPaths: Bool
 
-    public init(needsImage: Bool, remote: Bool = false, sync: Bool = false, isolated: Bool) {
+    public init(needsImage: Bool, remote: Bool = false, sync: Bool = false, isolated: Bool, sharesHostPaths: Bool = true) {
         self.needsImage = needsImage
         self.remote = remote
         self.sync = sync
         self.isolated = isolated
+        self.sharesHostPaths = sharesHostPaths
     }
 
     enum CodingKeys: String, CodingKey {
-        case needsImage = "needs_image", remote, sync, isolated
+        case needsImage = "needs_image", remote, sync, isolated, sharesHostPaths = "shares_host_paths"
     }
 }
 
