@@ -40,15 +40,6 @@ struct AgentSpecTests {
         let first = try #require(try sandbox.agent("w")?["handle"] as? String)
         #expect(first.hasPrefix(state + "/"), "handle \(first)")
 
-        let spec = try Self.spec(sandbox, "w")
-        #expect(spec["profile"] as? String == "alt")
-        let runtime = try #require(spec["runtime"] as? [String: Any])
-        #expect(runtime["name"] as? String == "alt")
-        #expect((runtime["options"] as? [String: Any])?["state_dir"] as? String == state)
-        #expect((spec["env"] as? [String])?.contains("ALT_TOKEN") == true)
-        let text = try String(contentsOfFile: sandbox.agentDirectory("w") + "/spec.json", encoding: .utf8)
-        #expect(!text.contains("not-in-the-spec-value"), "an env value is in the spec")
-
         try sandbox.check("stop", "w")
         #expect(try sandbox.agent("w")?["phase"] as? String == "stopped")
         // The active profile is still local: resume must not re-resolve from it.
@@ -59,6 +50,15 @@ struct AgentSpecTests {
         #expect(second.hasPrefix(state + "/"), "resumed under \(second), not under alt's state_dir")
         #expect(FileManager.default.fileExists(atPath: second + "/tmux-\(getuid())/default"))
         _ = try sandbox.check("look", "w")
+        let spec = try Self.spec(sandbox, "w")
+        #expect(spec["profile"] as? String == "alt")
+        let runtime = try #require(spec["runtime"] as? [String: Any])
+        #expect(runtime["name"] as? String == "alt")
+        #expect((runtime["options"] as? [String: Any])?["state_dir"] as? String == state)
+        #expect((spec["env"] as? [String])?.contains("ALT_TOKEN") == true)
+        let text = try String(contentsOfFile: sandbox.agentDirectory("w") + "/spec.json", encoding: .utf8)
+        #expect(!text.contains("not-in-the-spec-value"), "an env value is in the spec")
+
 
         // An explicit profile on resume is an override, kept in the spec.
         try sandbox.check("stop", "w")

@@ -413,7 +413,7 @@ public final class Orchestrator: Sendable {
         record.phase = .stopping
         try store.save(record)
         do {
-            try runtime(for: record).stop(target(record, handle: handle))
+            try runtime(for: spec(for: record, persist: true), wantedBy: "agent \(name)").stop(target(record, handle: handle))
         } catch {
             record.phase = .error
             record.error = "\(error)"
