@@ -158,4 +158,30 @@ struct LifecycleWithFakeRuntimeTests {
         #expect(spec.runtime.options["zone"]?.stringValue == "a")
         try later.delete("old", options: DeleteOptions(force: true))
     }
+
+    @Test("for a runtime that does not share the host's paths, activity comes from events read through the runtime and messages are journaled through it; the host's folder is never read")
+    func agentFilesThroughTheRuntime() throws {
+        let world = try World(sharesHostPaths: false)
+        let orchestrator = try world.orchestrator()
+        let record = try orchestrator.start(StartRequest(name: "far"))
+        let name = try #require(world.runtime.instances.keys.first)
+        #expect(world.runtime.calls("write_agent_file").count == 1, "the previous run's events were not reset through the runtime")
+        // A decoy on the host: the agent does not see this folder.
+        let decoy = record.home + "/.scion/events.jsonl"
+        try Data((#"{"at":"2026-01-01T00:00:00Z","event":"blocked","kind":"status"}"# + "\n").utf8).write(to: URL(fileURLWithPath: decoy))
+        world.runtime.setFile(name, ".scion/events.jsonl", Data((#"{"at":"2026-01-01T00:00:00Z","event":"ask_user","kind":"status","message":"which one?"}"# + "\n").utf8))
+        let status = try #require(try orchestrator.list().first { $0.name == "far" })
+        #expect(status.activity == .waitingForInput, "activity \(String(describing: status.activity))")
+        #expect(status.activityMessage == "which one?")
+        #expect(!world.runtime.calls("read_agent_file").isEmpty)
+
+        try orchestrator.message("far", "the first", interrupt: false)
+        let journal = String(decoding: world.runtime.file(name, ".scion/events.jsonl") ?? Data(), as: UTF8.self)
+        #expect(journal.contains(#""kind":"input""#), "journal: \(journal)")
+        #expect(journal.hasPrefix(#"{"at":"2026-01-01T00:00:00Z","event":"ask_user""#), "the journal was not appended to")
+        let after = try #require(try orchestrator.list().first { $0.name == "far" })
+        #expect(after.activity == .thinking, "activity \(String(describing: after.activity))")
+        #expect(try String(contentsOfFile: decoy, encoding: .utf8).contains("blocked"), "the host folder was written")
+        try orchestrator.delete("far", options: DeleteOptions(force: true))
+    }
 }

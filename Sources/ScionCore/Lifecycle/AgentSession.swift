@@ -118,7 +118,7 @@ extension Orchestrator {
         // completed). Recorded before typing, so it comes before whatever
         // the agent records in answer.
         do {
-            try AgentEvents.recordInput(home: record.home)
+            try recordInput(record)
         } catch {
             logger.warning("cannot record the message to agent \(name): \(error)")
         }

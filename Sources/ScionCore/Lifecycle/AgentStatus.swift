@@ -180,7 +180,7 @@ extension Orchestrator {
     /// and its harness's exit status, and runs notify.command when the
     /// agent newly waits for input or completes.
     func liveActivity(_ record: AgentRecord, exitCode: Int?) -> AgentActivity? {
-        let log = EventLog(home: record.home)
+        let log = eventLog(record)
         let exit = exitCode.map { code in
             ActivityUpdate(
                 activity: code == 0 ? .completed : .failed,

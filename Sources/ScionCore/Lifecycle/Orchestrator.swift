@@ -299,7 +299,8 @@ public final class Orchestrator: Sendable {
         let configuration = configuration(from: agentSpec, template: template, agent: record.name)
         let home = AgentHome(path: record.home)
         try home.prepare()
-        try EventLog(home: record.home).reset()
+        let capabilities = try runtime.capabilities()
+        try resetEvents(record, runtime: runtime, sharesHostPaths: capabilities.sharesHostPaths)
         for directory in template.homeDirectories { try home.copyTree(from: directory) }
         var auth = ResolvedAuth(method: "none")
         if !record.noAuth {
@@ -309,7 +310,6 @@ public final class Orchestrator: Sendable {
             try home.copy(auth.files)
         }
         record.authMethod = auth.method
-        let capabilities = try runtime.capabilities()
         let helper = AgentHelper(scionPath: context.executablePath)
         // A harness that cannot continue a session runs its task afresh.
         let supportsResume = try harness.describe().supportsResume
