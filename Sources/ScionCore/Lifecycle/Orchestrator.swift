@@ -123,7 +123,7 @@ public final class Orchestrator: Sendable {
             try store.save(record)
             try store.saveSpec(spec, for: record.name)
             try reconciler.clearDebris(ofFreshlyReserved: record)
-            try provisionWorkspace(&record, branch: request.branch, base: request.base)
+            try provisioner.provisionWorkspace(&record, branch: request.branch, base: request.base)
             spec.baseRef = record.baseRef
             spec.baseCommit = record.baseCommit
             try store.saveSpec(spec, for: record.name)
@@ -131,7 +131,7 @@ public final class Orchestrator: Sendable {
             try store.save(record)
             return record
         } catch {
-            rollBack(record)
+            provisioner.rollBack(record)
             throw ScionError.wrap(error, "cannot create agent \(request.name)")
         }
     }
@@ -147,7 +147,7 @@ public final class Orchestrator: Sendable {
             return try launch(record.name, task: nil, resume: false, progress: progress)
         } catch {
             let lock = try? store.lock(record.name)
-            rollBack((try? store.load(record.name)) ?? record)
+            provisioner.rollBack((try? store.load(record.name)) ?? record)
             withExtendedLifetime(lock) {}
             throw error
         }
@@ -209,7 +209,7 @@ public final class Orchestrator: Sendable {
                 try store.saveSpec(agentSpec, for: name)
                 try store.save(record)
             }
-            let spec = try runSpec(
+            let spec = try RunSpecBuilder(orchestrator: self).build(
                 &record, agentSpec: agentSpec, harness: harnessClient, runtime: runtimeClient, resume: resume, task: task)
             let result: RunResult
             do {
@@ -237,127 +237,6 @@ public final class Orchestrator: Sendable {
         }
     }
 
-    /// Worktree on its branch, home folder, git identity, tmux config.
-    private func provisionWorkspace(_ record: inout AgentRecord, branch: String?, base: String?) throws {
-        let home = AgentHome(path: record.home)
-        try home.prepare()
-        if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
-            let manager = WorktreeManager(repositoryPath: repository)
-            let wanted = branch ?? AgentName.slug(record.name)
-            try AgentName.validateBranch(wanted)
-            let created = try withGroveLock {
-                // Intent first: the branch and whether scion is creating it.
-                record.branch = wanted
-                record.createdBranch = !manager.branchExists(wanted)
-                try store.save(record)
-                return try manager.add(name: worktreeName(of: record), path: record.worktree, branch: wanted, base: base)
-            }
-            record.branch = created.branch
-            record.createdBranch = created.createdBranch
-            record.baseRef = created.baseRef
-            record.baseCommit = created.baseCommit
-            try store.save(record)
-            let identity = settings.gitAuthor ?? manager.identity()
-                ?? ("scion agent \(record.name)", "\(AgentName.slug(record.name))@agents.scion.invalid")
-            try home.writeGitConfig(name: identity.name, email: identity.email)
-        } else {
-            try FileManager.default.createDirectory(atPath: record.worktree, withIntermediateDirectories: true)
-        }
-        try home.writeTmuxConfig(userConfig: tmuxUserConfig())
-    }
-
-    private func tmuxUserConfig() -> String? {
-        if let configured = settings.tmuxConfig { return (configured as NSString).expandingTildeInPath }
-        let userConfig = context.homeDirectory + "/.tmux.conf"
-        return settings.useUserTmuxConfig && FileManager.default.fileExists(atPath: userConfig) ? userConfig : nil
-    }
-
-    /// The agent's template layers; a template deleted since the agent was
-    /// created leaves the default layers, with a warning.
-    /// An untrusted grove template loses what needs trust (RepositoryTrust).
-    private func templateLayers(_ record: AgentRecord) throws -> TemplateLayers {
-        let name = record.template ?? BuiltInTemplate.defaultName
-        let layers: TemplateLayers
-        do {
-            layers = try templates.layers(name)
-        } catch let error as ScionError where error.code == .notFound {
-            logger.warning("agent \(record.name): template \(name) no longer exists; using the default template")
-            layers = try templates.layers(BuiltInTemplate.defaultName)
-        }
-        let restricted = RepositoryTrust.restrict(layers, hostProcess: record.runtimeType == "local")
-        RepositoryTrust.announce(restricted.skipped)
-        return restricted.layers
-    }
-
-    /// Template files, auth, harness provisioning and the run spec. Secrets
-    /// go only into the spec's env (marked secret), never into the record.
-    private func runSpec(
-        _ record: inout AgentRecord, agentSpec: AgentSpec, harness: any HarnessDriver, runtime: any RuntimeDriver,
-        resume: Bool, task: String?
-    ) throws -> RunSpec {
-        let template = try templateLayers(record)
-        let configuration = configuration(from: agentSpec, template: template, agent: record.name)
-        let home = AgentHome(path: record.home)
-        try home.prepare()
-        let capabilities = try runtime.capabilities()
-        try resetEvents(record, runtime: runtime, sharesHostPaths: capabilities.sharesHostPaths)
-        for directory in template.homeDirectories { try home.copyTree(from: directory) }
-        var auth = ResolvedAuth(method: "none")
-        if !record.noAuth {
-            auth = try harness.resolveAuth(ResolveAuthRequest(
-                config: configuration.harnessConfig, selected: record.authSelected ?? configuration.harnessConfig.authSelectedType,
-                hostEnv: context.environment, hostHome: context.homeDirectory))
-            try home.copy(auth.files)
-        }
-        record.authMethod = auth.method
-        let helper = AgentHelper(scionPath: context.executablePath)
-        // A harness that cannot continue a session runs its task afresh.
-        let supportsResume = try harness.describe().supportsResume
-        let continuing = resume && supportsResume
-        let effectiveTask = continuing ? task : record.task
-        let taskFile = try TaskDelivery.writeTaskFile(effectiveTask, home: record.home)
-        let provision = try harness.provision(ProvisionRequest(
-            agent: record.name, task: effectiveTask, config: configuration.harnessConfig,
-            home: record.home, workdir: record.worktree, resume: continuing,
-            instructions: template.instructions(agent: record.name, branch: record.branch, grove: grove.name),
-            systemPrompt: template.systemPrompt,
-            hookCommand: try helper.hookCommand(harness: record.harness, isolated: capabilities.isolated),
-            auth: record.noAuth ? nil : auth, taskFile: taskFile))
-        try TaskDelivery.check(provision.command, harness: record.harness)
-        try home.write(provision.files)
-
-        var env = configuration.env.merging(provision.env) { $1 }
-        env["SCION_AGENT"] = record.name
-        env["SCION_GROVE"] = grove.directory
-        env["SCION_HARNESS"] = record.harness
-        if let taskFile { env["SCION_TASK_FILE"] = taskFile }
-        // No one is at an agent's pager: `git log` must print, not wait.
-        for name in ["GIT_PAGER", "PAGER"] where env[name] == nil { env[name] = "cat" }
-        if !capabilities.isolated {
-            let hostPath = context.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-            env["PATH"] = (context.executablePath as NSString).deletingLastPathComponent + ":" + hostPath
-        }
-        env.merge(auth.env) { $1 }
-        var mounts = try AgentConfiguration.mounts(configuration.volumes, relativeTo: grove.root, settings: settings.tree)
-            + helper.mounts(isolated: capabilities.isolated)
-        if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
-            let gitDirectory = try WorktreeManager(repositoryPath: repository).commonDirectory()
-            if capabilities.isolated {
-                mounts += try ContainerGitView(
-                    commonDirectory: gitDirectory, worktreeName: worktreeName(of: record),
-                    viewDirectory: store.directory(record.name) + "/git-view").mounts()
-            } else {
-                mounts.append(RunSpec.Mount(source: gitDirectory, target: gitDirectory))
-            }
-        }
-        return RunSpec(
-            name: runtimeName(of: record), agent: record.name, grove: grove.name, image: record.image,
-            command: provision.command, env: env, secretEnv: auth.env.keys.sorted(), labels: labels(record),
-            workdir: record.worktree, home: record.home, mounts: mounts, resources: configuration.profile.resources,
-            user: RunSpec.User(uid: getuid(), gid: getgid(), name: context.environment["USER"] ?? "scion"),
-            session: SessionLayout(configFile: home.tmuxConfigPath), runtimeConfig: configuration.runtime.options)
-    }
-
     func labels(_ record: AgentRecord) -> [String: String] {
         [
             "scion.agent": "true", "scion.name": record.name, "scion.grove": grove.name,
@@ -382,23 +261,11 @@ public final class Orchestrator: Sendable {
     func worktreeName(of record: AgentRecord) -> String { record.worktreeName ?? "scion-\(AgentName.slug(record.name))" }
 
     var reconciler: Reconciler { Reconciler(orchestrator: self) }
+    var provisioner: AgentProvisioner { AgentProvisioner(orchestrator: self) }
 
     func withGroveLock<T>(_ body: () throws -> T) throws -> T {
         let lock = try FileLock.acquire(grove.lockFile)
         return try withExtendedLifetime(lock) { try body() }
-    }
-
-    /// Undoes a failed create or start so the name can be used again.
-    private func rollBack(_ record: AgentRecord) {
-        reconciler.removeInstance(record)
-        if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
-            _ = try? withGroveLock {
-                try WorktreeManager(repositoryPath: repository).remove(
-                    name: worktreeName(of: record), path: store.worktreePath(record.name),
-                    branch: record.createdBranch ? record.branch : nil, within: store.directory(record.name))
-            }
-        }
-        try? store.remove(record.name)
     }
 
     // MARK: stop and delete
