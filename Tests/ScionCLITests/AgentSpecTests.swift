@@ -92,10 +92,14 @@ struct AgentSpecTests {
     "the agent's spec on the docker engine", .serialized,
     .enabled(if: TestEngine.enabled, Comment(rawValue: TestEngine.disabledReason)))
 struct AgentSpecDockerTests {
-    @Test("a docker agent resumed while a local profile is active keeps its network and resources")
+    @Test("a docker agent resumed while a local profile is active keeps its engine host, network and resources")
     func dockerAgentKeepsItsRuntime() throws {
         let world = try EngineWorld(.docker)
         let sandbox = world.sandbox
+        let sockets = try TemporaryDirectory("scion-sock")
+        try FileManager.default.createSymbolicLink(atPath: sockets.path + "/engine.sock", withDestinationPath: "/var/run/docker.sock")
+        try sandbox.check("config", "set", "runtimes.docker.host", "unix://" + sockets.path + "/engine.sock")
+        sandbox.extraEnvironment["DOCKER_HOST"] = "unix://" + sockets.path + "/nothing-here.sock"
         try sandbox.check("config", "set", "profiles.docker.resources.memory", "256m")
         try sandbox.check("start", "kept", "--harness", "shell", "sleep 120")
         try sandbox.check("stop", "kept")

@@ -184,4 +184,31 @@ struct LifecycleWithFakeRuntimeTests {
         #expect(try String(contentsOfFile: decoy, encoding: .utf8).contains("blocked"), "the host folder was written")
         try orchestrator.delete("far", options: DeleteOptions(force: true))
     }
+
+    @Test("a start whose run fails after the runtime made its instance rolls back: no record, no folder, no instance")
+    func failedRunRollsBack() throws {
+        let world = try World()
+        let orchestrator = try world.orchestrator()
+        world.runtime.failNextRun(ScionError(.internal, "the fake engine fell over"))
+        #expect(throws: ScionError.self) { try orchestrator.start(StartRequest(name: "doomed")) }
+        #expect(!orchestrator.store.exists("doomed"), "the agent folder is left behind")
+        #expect(world.runtime.instances.isEmpty, "the instance is left behind")
+        #expect(world.zones("delete").allSatisfy { $0 == "a" } && !world.zones("delete").isEmpty)
+    }
+
+    @Test("delete finds, by its recorded runtime name and the spec's options, an instance whose handle a killed start never saved")
+    func deleteFindsUnrecordedInstance() throws {
+        let world = try World()
+        let orchestrator = try world.orchestrator()
+        var record = try orchestrator.start(StartRequest(name: "killed"))
+        // As if the start was killed after the engine made the instance.
+        record.handle = nil
+        record.phase = .starting
+        try orchestrator.store.save(record)
+        let later = try world.orchestrator(profile: "far")
+        try later.delete("killed", options: DeleteOptions(force: true))
+        #expect(world.runtime.instances.isEmpty, "the instance is left behind")
+        #expect(world.zones("delete") == ["a"])
+        #expect(!later.store.exists("killed"))
+    }
 }

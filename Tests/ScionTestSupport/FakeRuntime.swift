@@ -27,6 +27,8 @@ public final class FakeRuntimeWorld: Sendable {
         var counter = 0
         /// Files of agent homes, for a fake that does not share host paths.
         var files: [String: Data] = [:]
+        /// `run` fails with this, once per entry.
+        var runFailures: [ScionError] = []
     }
 
     let state = Mutex(State())
@@ -41,6 +43,10 @@ public final class FakeRuntimeWorld: Sendable {
     public var instances: [String: Instance] { state.withLock { $0.instances } }
 
     public func calls(_ operation: String) -> [Call] { calls.filter { $0.operation == operation } }
+
+    /// The next `run` fails with `error` (after making its instance, as a
+    /// start killed between the engine's create and the record's save).
+    public func failNextRun(_ error: ScionError) { state.withLock { $0.runFailures.append(error) } }
 
     /// A file as the agent wrote it in its (remote) home.
     public func setFile(_ name: String, _ path: String, _ data: Data) {
@@ -82,6 +88,7 @@ public struct FakeRuntime: RuntimeDriver {
             state.counter += 1
             let handle = "fake-\(state.counter)"
             state.instances[spec.name] = FakeRuntimeWorld.Instance(spec: spec, handle: handle, options: options, state: .running)
+            if !state.runFailures.isEmpty { throw state.runFailures.removeFirst() }
             return RunResult(handle: handle)
         }
     }

@@ -21,7 +21,7 @@ public struct AgentConfiguration: Sendable {
     ) throws -> AgentConfiguration {
         let profileName = explicitProfile ?? settings.activeProfile
         guard let profile = settings.profiles[profileName] else {
-            let origin = explicitProfile != nil ? "the agent's profile" : "active_profile, from " + (settings.tree["active_profile"]?.origin.description ?? "settings")
+            let origin = explicitProfile != nil ? "the profile asked for" : "active_profile, from " + (settings.tree["active_profile"]?.origin.description ?? "settings")
             throw ScionError(.invalidSettings, "profile \"\(profileName)\" (\(origin)) is not defined; defined profiles: \(settings.profiles.keys.sorted().joined(separator: ", "))")
         }
         guard let runtime = settings.runtimes[profile.runtime] else {

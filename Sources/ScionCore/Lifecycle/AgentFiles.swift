@@ -19,8 +19,16 @@ extension Orchestrator {
     }
 
     /// The agent's event log, reading events where the agent writes them.
-    func eventLog(_ record: AgentRecord) -> EventLog {
-        guard let (driver, target) = remoteFiles(record) else { return EventLog(home: record.home) }
+    /// `client` and `sharesHostPaths`, when the caller knows them (`list`),
+    /// save asking the runtime again for each agent.
+    func eventLog(_ record: AgentRecord, client: (any RuntimeDriver)? = nil, sharesHostPaths: Bool? = nil) -> EventLog {
+        let remote: (driver: any RuntimeDriver, target: AgentTarget)?
+        if let client, let sharesHostPaths {
+            remote = sharesHostPaths ? nil : (client, target(record, handle: record.handle ?? ""))
+        } else {
+            remote = remoteFiles(record)
+        }
+        guard let (driver, target) = remote else { return EventLog(home: record.home) }
         return EventLog(home: record.home) { offset in
             try driver.readAgentFile(target, path: AgentEvents.relativePath, offset: offset)
         }

@@ -82,9 +82,14 @@ extension Orchestrator {
                 groups[key] = (AgentSpec.Runtime(name: name, type: entry.type, options: entry.options), entry.options, [])
             }
         }
+        // One driver and one capabilities answer per runtime entry, for the agents' files.
+        var clients: [String: any RuntimeDriver] = [:]
+        var shares: [String: Bool] = [:]
         for (key, group) in groups.sorted(by: { $0.key < $1.key }) {
             do {
                 let client = try runtime(type: group.spec.type, options: group.options, wantedBy: "list")
+                clients[key] = client
+                shares[key] = (try? client.capabilities())?.sharesHostPaths
                 var agents: [RuntimeAgent] = []
                 let ids: [String] = group.records.compactMap { $0.groveId } + [grove.id]
                 for id in Set(ids).sorted() {
@@ -110,7 +115,9 @@ extension Orchestrator {
             let agents = reported[key] ?? []
             let runtimeAgent = record.handle.flatMap { handle in agents.first { $0.handle == handle } }
                 ?? agents.first { $0.name == runtimeName(of: record) && reconciler.owns($0, agent: record.name, groveId: record.groveId) }
-            var status = reconcile(record, runtimeAgent: runtimeAgent, runtimeAnswered: reported[key] != nil)
+            var status = reconcile(
+                record, runtimeAgent: runtimeAgent, runtimeAnswered: reported[key] != nil,
+                eventLog: { self.eventLog(record, client: clients[key], sharesHostPaths: shares[key]) })
             var problems = driftProblems(record, repository: repository).map(\.message)
             if record.handle == nil, let runtimeAgent, runtimeAgent.state != .missing {
                 problems.append("an interrupted start left its \(record.runtimeType) instance \(runtimeAgent.name): `scion resume \(record.name)` or `scion delete \(record.name)` removes it")
@@ -141,7 +148,9 @@ extension Orchestrator {
         return reconcile(record, runtimeAgent: runtimeAgent, runtimeAnswered: runtimeAgent != nil)
     }
 
-    func reconcile(_ record: AgentRecord, runtimeAgent: RuntimeAgent?, runtimeAnswered: Bool) -> AgentStatus {
+    func reconcile(
+        _ record: AgentRecord, runtimeAgent: RuntimeAgent?, runtimeAnswered: Bool, eventLog: (() -> EventLog)? = nil
+    ) -> AgentStatus {
         var status = AgentStatus(name: record.name, phase: record.phase, detail: record.error, record: record)
         switch record.phase {
         case .provisioning, .starting, .stopping:
@@ -170,7 +179,7 @@ extension Orchestrator {
             status.detail = "its \(record.runtimeType) instance is gone; delete or resume it"
         }
         status.exitCode = runtimeAgent?.exitCode
-        let activity = status.phase == .running ? liveActivity(record, exitCode: status.exitCode) : EventLog(home: record.home).stored
+        let activity = status.phase == .running ? liveActivity(record, exitCode: status.exitCode, log: eventLog?() ?? self.eventLog(record)) : EventLog(home: record.home).stored
         status.activity = activity?.activity
         status.activityMessage = activity?.message
         return status
@@ -179,8 +188,7 @@ extension Orchestrator {
     /// Brings the agent's activity up to date from the events it recorded
     /// and its harness's exit status, and runs notify.command when the
     /// agent newly waits for input or completes.
-    func liveActivity(_ record: AgentRecord, exitCode: Int?) -> AgentActivity? {
-        let log = eventLog(record)
+    func liveActivity(_ record: AgentRecord, exitCode: Int?, log: EventLog) -> AgentActivity? {
         let exit = exitCode.map { code in
             ActivityUpdate(
                 activity: code == 0 ? .completed : .failed,
