@@ -23,7 +23,7 @@ extension Orchestrator {
         var spec: AgentSpec
         if let configuration = try? AgentConfiguration.resolve(
             settings, profileName: profileName, harnessConfigName: record.harnessConfig, image: record.image, template: layers) {
-            spec = AgentSpec(configuration, template: record.template, resolvedBy: "migrated")
+            spec = makeSpec(configuration, template: record.template, resolvedBy: "migrated")
         } else {
             let profile = Settings.Profile(
                 name: record.profile, runtime: record.runtime, env: [:], volumes: [], imageRegistry: nil,
@@ -48,8 +48,24 @@ extension Orchestrator {
         return spec
     }
 
+    /// The spec of a resolved configuration. Its env names and volumes are
+    /// the settings' own (profile, harness config): the template's come
+    /// from its layers at each launch, as trust allows then (RepositoryTrust).
+    func makeSpec(_ configuration: AgentConfiguration, template: String?, resolvedBy: String) -> AgentSpec {
+        var spec = AgentSpec(configuration, template: template, resolvedBy: resolvedBy)
+        if let own = try? AgentConfiguration.resolve(
+            settings, profileName: configuration.profile.name, harnessConfigName: configuration.harnessConfig.name,
+            image: configuration.image) {
+            spec.env = own.env.keys.sorted()
+            spec.volumes = own.volumes
+        }
+        return spec
+    }
+
     /// The configuration a launch uses: everything from the spec; env
-    /// values (never stored) from today's settings for the spec's profile.
+    /// values (never stored) from today's settings for the spec's profile;
+    /// the template's env and volumes (under the settings' own) from its
+    /// layers, restricted as trust says now.
     func configuration(from spec: AgentSpec, template: TemplateLayers, agent: String) -> AgentConfiguration {
         let today = try? AgentConfiguration.resolve(
             settings, profileName: settings.profiles[spec.profile] != nil ? spec.profile : nil,
@@ -59,6 +75,7 @@ extension Orchestrator {
         for name in spec.env {
             if let value = today?.env[name] { env[name] = value } else { missing.append(name) }
         }
+        for (name, value) in template.env where env[name] == nil { env[name] = value }
         if !missing.isEmpty {
             logger.warning("agent \(agent): \(missing.joined(separator: ", ")) no longer set for profile \(spec.profile) in the settings; launching without \(missing.count == 1 ? "it" : "them")")
         }
@@ -70,7 +87,7 @@ extension Orchestrator {
         return AgentConfiguration(
             profile: profile,
             runtime: Settings.Runtime(name: spec.runtime.name, type: spec.runtime.type, options: spec.runtimeOptions(settings)),
-            harnessConfig: harnessConfig, image: spec.image, env: env, volumes: spec.volumes)
+            harnessConfig: harnessConfig, image: spec.image, env: env, volumes: template.volumes + spec.volumes)
     }
 
     /// `resume --profile <name>`: the spec resolved again from today's
@@ -80,7 +97,7 @@ extension Orchestrator {
         let layers = try templates.layers(record.template ?? BuiltInTemplate.defaultName)
         let configuration = try AgentConfiguration.resolve(
             settings, profileName: profile, harnessConfigName: spec.harnessConfig.name, image: spec.image, template: layers)
-        var updated = AgentSpec(configuration, template: record.template, resolvedBy: "resume --profile \(profile)")
+        var updated = makeSpec(configuration, template: record.template, resolvedBy: "resume --profile \(profile)")
         updated.baseRef = spec.baseRef
         updated.baseCommit = spec.baseCommit
         return updated

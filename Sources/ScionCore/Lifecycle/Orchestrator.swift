@@ -95,7 +95,7 @@ public final class Orchestrator: Sendable {
         let configuration = try AgentConfiguration.resolve(
             settings, harnessConfigName: request.harnessConfig, image: request.image, template: template)
         let wantedBy = "profile \(configuration.profile.name)"
-        var spec = AgentSpec(configuration, template: template.name, resolvedBy: "create")
+        var spec = makeSpec(configuration, template: template.name, resolvedBy: "create")
         let runtimeClient = try runtime(for: spec, wantedBy: wantedBy)
         let harnessClient = try harness(configuration.harnessConfig.harness, wantedBy: "harness config \(configuration.harnessConfig.name)")
         let capabilities = try runtimeClient.capabilities()
