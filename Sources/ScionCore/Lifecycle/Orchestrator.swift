@@ -190,7 +190,10 @@ public final class Orchestrator: Sendable {
             agentSpec = try respecified(agentSpec, record: record, profile: profile)
         }
         let runtimeClient = try runtime(for: agentSpec, wantedBy: "agent \(name)")
-        let harnessClient = try harness(record.harness, wantedBy: "agent \(name)")
+        if profile != nil, agentSpec.image == nil, try runtimeClient.capabilities().needsImage {
+            throw ScionError(.invalidArgument, "the \(agentSpec.runtime.type) runtime of profile \(agentSpec.profile) needs an image: set harness_configs.\(agentSpec.harnessConfig.name).image")
+        }
+        let harnessClient = try harness(agentSpec.harnessConfig.harness, wantedBy: "agent \(name)")
         if let task { record.task = task }
         record.phase = .starting
         record.error = nil
@@ -206,6 +209,7 @@ public final class Orchestrator: Sendable {
                 record.runtime = agentSpec.runtime.name
                 record.runtimeType = agentSpec.runtime.type
                 record.image = agentSpec.image
+                record.harness = agentSpec.harnessConfig.harness
                 try store.saveSpec(agentSpec, for: name)
                 try store.save(record)
             }
