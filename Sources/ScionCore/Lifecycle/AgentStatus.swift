@@ -63,8 +63,9 @@ extension Orchestrator {
             live.contains($0.phase) || ($0.phase == .error && $0.handle == nil && $0.runtimeName != nil)
         }
         var runtimeOf: [String: (key: String, spec: AgentSpec.Runtime, options: [String: JSONValue])] = [:]
-        for entry in entries {
-            guard let record = entry.record, let spec = try? spec(for: record) else { continue }
+        // Only agents the runtimes are asked about need their spec read.
+        for record in asked {
+            guard let spec = try? spec(for: record) else { continue }
             let options = spec.runtimeOptions(settings)
             runtimeOf[record.name] = (Reconciler.key(type: spec.runtime.type, options: options), spec.runtime, options)
         }
