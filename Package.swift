@@ -30,6 +30,8 @@ let package = Package(
         .library(name: "ScionHarnessClaude", type: .dynamic, targets: ["ScionHarnessClaude"]),
         .library(name: "ScionHarnessGemini", type: .dynamic, targets: ["ScionHarnessGemini"]),
         .library(name: "ScionHarnessCodex", type: .dynamic, targets: ["ScionHarnessCodex"]),
+        // Test only, never installed (scripts/install.sh installs Plugins/*).
+        .library(name: "ScionTestRuntimeFaraway", type: .dynamic, targets: ["ScionTestRuntimeFaraway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -80,6 +82,10 @@ let package = Package(
         plugin("ScionHarnessCodex", folder: "harness-codex", dependencies: ["ScionHarnessSupport"]),
         // The in-process cost of the plugin ABI (Benchmarks/bench.py runs it).
         .executableTarget(name: "scion-plugin-bench", dependencies: ["ScionCore"], path: "Benchmarks/PluginCallBench"),
+        // A runtime that does not share the host's paths, for the tests only.
+        .target(
+            name: "ScionTestRuntimeFaraway", dependencies: ["ScionPluginKit"], path: "Tests/Plugins/runtime-faraway",
+            exclude: ["plugin.json"], linkerSettings: pluginLinkerSettings),
         .target(name: "ScionTestSupport", dependencies: ["ScionCore"], path: "Tests/ScionTestSupport"),
         .testTarget(name: "ScionCoreTests", dependencies: ["ScionCore", "ScionTestSupport"]),
         .testTarget(name: "ScionCLITests", dependencies: ["ScionCore", "ScionTestSupport"]),

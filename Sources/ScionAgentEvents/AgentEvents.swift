@@ -50,15 +50,26 @@ public enum AgentEvents {
 
     /// Records that the host typed new input into the agent: new work starts.
     public static func recordInput(home: String) throws {
-        try append(home: home, fields: [("event", CompactJSON.string("message")), ("kind", CompactJSON.string(inputKind))])
+        try append(home: home, fields: inputFields)
     }
 
-    static func append(home: String, fields: [(String, [UInt8])]) throws {
+    /// The line `recordInput` appends, for a host that appends it through
+    /// its runtime (an agent whose home is not on this host).
+    public static func inputLine() -> [UInt8] { line(fields: inputFields) }
+
+    static let inputFields = [("event", CompactJSON.string("message")), ("kind", CompactJSON.string(inputKind))]
+
+    static func line(fields: [(String, [UInt8])]) -> [UInt8] {
         var line: [UInt8] = Array("{\"at\":".utf8) + CompactJSON.string(Clock.iso8601Now())
         for (key, value) in fields {
             line += Array(",".utf8) + CompactJSON.string(key) + Array(":".utf8) + value
         }
         line += Array("}\n".utf8)
+        return line
+    }
+
+    static func append(home: String, fields: [(String, [UInt8])]) throws {
+        let line = line(fields: fields)
         // The home may be the agent's to rewrite: neither `.scion` nor the
         // file is followed if it is a link (the host appends here too).
         let directory = home + "/.scion"

@@ -329,7 +329,7 @@ struct ContainerRuntimeTests {
     }
 
     @Test(
-        "an engine that is not there: start and resume say where they looked, start leaves nothing behind, list says it did not answer",
+        "an engine that is not there: start and resume -p say where they looked, start leaves nothing behind, list says it did not answer and an existing agent keeps its own engine",
         arguments: TestEngine.allCases)
     func engineNotReachable(engine: TestEngine) throws {
         let world = try EngineWorld(engine)
@@ -353,13 +353,17 @@ struct ContainerRuntimeTests {
         #expect(list.stderr.contains(expected), "list stderr: \(list.stderr)")
         let agents = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]] ?? []
         #expect(agents.map { $0["name"] as? String } == ["before"])
-        #expect((agents.first?["detail"] as? String ?? "").contains("did not answer"), "\(agents)")
-        let resume = try sandbox.scion("resume", "before")
+        // An existing agent keeps the engine it was started on (its spec).
+        #expect(agents.first?["phase"] as? String == "running", "\(agents)")
+        try sandbox.check("stop", "before")
+        // Moving it to today's settings is explicit, and says where it looked.
+        let resume = try sandbox.scion("resume", "before", "-p", engine.rawValue)
         #expect(resume.status != 0)
         #expect(resume.stderr.contains(expected), "resume stderr: \(resume.stderr)")
 
         try sandbox.check("config", "set", "runtimes.\(engine).host", "")
         restored = true
+        try sandbox.check("resume", "before", "-p", engine.rawValue)
         #expect(try sandbox.agent("before")?["phase"] as? String == "running")
     }
 

@@ -15,7 +15,11 @@ struct Resume: BlockingCommand {
 
     func runBlocking() throws {
         let orchestrator = try global.orchestrator()
-        let record = try orchestrator.resume(name, task: try TaskText.task(words: task, file: taskFile)) { event in
+        // `-p/--profile` on resume is explicit: the agent's spec is resolved
+        // again with that profile and kept (its other commands use its spec).
+        let record = try orchestrator.resume(
+            name, task: try TaskText.task(words: task, file: taskFile), profile: global.profile
+        ) { event in
             FileHandle.standardError.write(Data("\(TerminalText.line(event.message))\n".utf8))
         }
         if global.format == .json { try Output.json(record) } else { print(record.summary(verb: "resumed")) }

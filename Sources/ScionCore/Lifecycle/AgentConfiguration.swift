@@ -14,13 +14,15 @@ public struct AgentConfiguration: Sendable {
     /// Resolves the configuration; errors name the setting and where it came from.
     /// A template's harness config is the default when none is named; its
     /// env and volumes go under the profile's and the harness config's.
+    /// `profileName`: an agent's own profile (its spec's), else the active one.
     public static func resolve(
-        _ settings: Settings, harnessConfigName: String?, image: String?, template: TemplateLayers? = nil
+        _ settings: Settings, profileName explicitProfile: String? = nil, harnessConfigName: String?, image: String?,
+        template: TemplateLayers? = nil
     ) throws -> AgentConfiguration {
-        let profileName = settings.activeProfile
+        let profileName = explicitProfile ?? settings.activeProfile
         guard let profile = settings.profiles[profileName] else {
-            let origin = settings.tree["active_profile"]?.origin.description ?? "settings"
-            throw ScionError(.invalidSettings, "profile \"\(profileName)\" (active_profile, from \(origin)) is not defined; defined profiles: \(settings.profiles.keys.sorted().joined(separator: ", "))")
+            let origin = explicitProfile != nil ? "the profile asked for" : "active_profile, from " + (settings.tree["active_profile"]?.origin.description ?? "settings")
+            throw ScionError(.invalidSettings, "profile \"\(profileName)\" (\(origin)) is not defined; defined profiles: \(settings.profiles.keys.sorted().joined(separator: ", "))")
         }
         guard let runtime = settings.runtimes[profile.runtime] else {
             let origin = settings.tree.node(at: ["profiles", profileName, "runtime"])?.origin.description ?? "settings"

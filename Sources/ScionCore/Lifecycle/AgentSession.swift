@@ -39,7 +39,7 @@ struct PaneState: Sendable {
 
 /// Working with a running agent's tmux session: look, message, logs, attach.
 extension Orchestrator {
-    func runningTarget(_ name: String) throws -> (record: AgentRecord, target: AgentTarget, runtime: RuntimeClient) {
+    func runningTarget(_ name: String) throws -> (record: AgentRecord, target: AgentTarget, runtime: any RuntimeDriver) {
         let status = try self.status(name)
         guard let record = status.record, let handle = record.handle, status.phase == .running else {
             throw ScionError(.failedPrecondition, "agent \(name) is not running (phase \(status.phase.rawValue)); `scion resume \(name)` starts it again")
@@ -51,7 +51,7 @@ extension Orchestrator {
     /// Refuses `what` (look, message, attach) on a runtime without the
     /// tmux session the host drives through exec (capability
     /// `terminal_session`), instead of running tmux where there is none.
-    func requireTerminalSession(_ name: String, _ runtime: RuntimeClient, for what: String) throws {
+    func requireTerminalSession(_ name: String, _ runtime: any RuntimeDriver, for what: String) throws {
         guard try !runtime.capabilities().terminalSession else { return }
         throw ScionError(
             .unsupported,
@@ -83,7 +83,7 @@ extension Orchestrator {
     /// Whether the harness in the agent window still runs, asked through
     /// the runtime (so it works inside containers): the pane's state, and
     /// the exit status the session wrapper wrote.
-    func paneState(_ name: String, _ target: AgentTarget, _ runtime: RuntimeClient) throws -> PaneState {
+    func paneState(_ name: String, _ target: AgentTarget, _ runtime: any RuntimeDriver) throws -> PaneState {
         let layout = SessionLayout()
         let script = "tmux display-message -p -t \(layout.agentTarget) '#{pane_dead} #{pane_dead_status}' || exit; "
             + "cat \"$HOME/\(Tmux.exitPath)\" 2>/dev/null; exit 0"
@@ -131,7 +131,7 @@ extension Orchestrator {
         // completed). Recorded before typing, so it comes before whatever
         // the agent records in answer.
         do {
-            try AgentEvents.recordInput(home: record.home)
+            try recordInput(record)
         } catch {
             logger.warning("cannot record the message to agent \(name): \(error)")
         }
@@ -172,8 +172,7 @@ extension Orchestrator {
             throw ScionError(.failedPrecondition, "agent \(name) was never started, so it has no log")
         }
         try runtime(for: record).logs(
-            LogsRequest(name: runtimeName(of: record), handle: handle, tail: tail, follow: follow),
-            cancellation: cancellation, chunk: chunk)
+            target(record, handle: handle), tail: tail, follow: follow, cancellation: cancellation, chunk: chunk)
     }
 
     /// The command that attaches the user's terminal to the agent's session.

@@ -49,9 +49,12 @@ public struct AgentStatus: Sendable, Encodable {
 
 extension Orchestrator {
     /// Every agent of the grove, reconciled with its runtime: one `list`
-    /// call per runtime plugin in use.
+    /// call per runtime entry in use (a runtime's options as the agents'
+    /// specs recorded them, so an agent started with another profile is
+    /// asked where it runs).
     public func list() throws -> [AgentStatus] {
         let entries = store.all()
+        // Keyed by runtime entry (Reconciler.key): what it reported.
         var reported: [String: [RuntimeAgent]] = [:]
         let live: Set<AgentPhase> = [.running, .starting, .stopping]
         // An interrupted or failed launch may have left an instance it never
@@ -59,30 +62,46 @@ extension Orchestrator {
         let asked = entries.compactMap { $0.record }.filter {
             live.contains($0.phase) || ($0.phase == .error && $0.handle == nil && $0.runtimeName != nil)
         }
+        var runtimeOf: [String: (key: String, spec: AgentSpec.Runtime, options: [String: JSONValue])] = [:]
+        // Only agents the runtimes are asked about need their spec read.
+        for record in asked {
+            guard let spec = try? spec(for: record) else { continue }
+            let options = spec.runtimeOptions(settings)
+            runtimeOf[record.name] = (Reconciler.key(type: spec.runtime.type, options: options), spec.runtime, options)
+        }
+        var groups: [String: (spec: AgentSpec.Runtime, options: [String: JSONValue], records: [AgentRecord])] = [:]
+        for record in asked {
+            guard let runtime = runtimeOf[record.name] else { continue }
+            groups[runtime.key, default: (runtime.spec, runtime.options, [])].records.append(record)
+        }
         // The active profile's runtime too, so instances that no record
         // knows (a lost record) show up.
-        var active: [String] = []
         if let name = settings.profiles[settings.activeProfile]?.runtime, let entry = settings.runtimes[name],
-           catalog.find(kind: "runtime", name: entry.type) != nil {
-            active = [name]
+           drivers.hasRuntime(entry.type, catalog: catalog) {
+            let key = Reconciler.key(type: entry.type, options: entry.options)
+            if groups[key] == nil {
+                groups[key] = (AgentSpec.Runtime(name: name, type: entry.type, options: entry.options), entry.options, [])
+            }
         }
-        for runtimeName in Set(asked.map(\.runtime) + active) {
-            let records = asked.filter { $0.runtime == runtimeName }
+        // One driver and one capabilities answer per runtime entry, for the agents' files.
+        var clients: [String: any RuntimeDriver] = [:]
+        var shares: [String: Bool] = [:]
+        for (key, group) in groups.sorted(by: { $0.key < $1.key }) {
             do {
-                guard let type = records.first?.runtimeType ?? settings.runtimes[runtimeName]?.type else { continue }
-                let client = try runtime(type: type, wantedBy: "list")
-                let options = settings.runtimes[runtimeName]?.options
+                let client = try runtime(type: group.spec.type, options: group.options, wantedBy: "list")
+                clients[key] = client
+                shares[key] = (try? client.capabilities())?.sharesHostPaths
                 var agents: [RuntimeAgent] = []
-                let ids: [String] = records.compactMap { $0.groveId } + [grove.id]
+                let ids: [String] = group.records.compactMap { $0.groveId } + [grove.id]
                 for id in Set(ids).sorted() {
-                    agents += try client.list(labels: [Grove.idLabel: id], runtimeConfig: options)
+                    agents += try client.list(labels: [Grove.idLabel: id])
                 }
-                if records.contains(where: { $0.groveId == nil }) {
-                    agents += try client.list(labels: ["scion.grove_path": grove.directory], runtimeConfig: options)
+                if group.records.contains(where: { $0.groveId == nil }) {
+                    agents += try client.list(labels: ["scion.grove_path": grove.directory])
                 }
-                reported[runtimeName] = agents
+                reported[key] = agents
             } catch {
-                logger.warning("cannot ask the \(runtimeName) runtime about its agents: \(error)")
+                logger.warning("cannot ask the \(group.spec.name) runtime about its agents: \(error)")
             }
         }
         let repository = RepositoryView(grove: grove)
@@ -93,10 +112,13 @@ extension Orchestrator {
                     name: entry.name, phase: .error, detail: store.isBusy(entry.name) ? "being created" : "interrupted before its record was written; delete it",
                     record: nil)
             }
-            let agents = reported[record.runtime] ?? []
+            let key = runtimeOf[record.name]?.key ?? ""
+            let agents = reported[key] ?? []
             let runtimeAgent = record.handle.flatMap { handle in agents.first { $0.handle == handle } }
                 ?? agents.first { $0.name == runtimeName(of: record) && reconciler.owns($0, agent: record.name, groveId: record.groveId) }
-            var status = reconcile(record, runtimeAgent: runtimeAgent, runtimeAnswered: reported[record.runtime] != nil)
+            var status = reconcile(
+                record, runtimeAgent: runtimeAgent, runtimeAnswered: reported[key] != nil,
+                eventLog: { self.eventLog(record, client: clients[key], sharesHostPaths: shares[key]) })
             var problems = driftProblems(record, repository: repository).map(\.message)
             if record.handle == nil, let runtimeAgent, runtimeAgent.state != .missing {
                 problems.append("an interrupted start left its \(record.runtimeType) instance \(runtimeAgent.name): `scion resume \(record.name)` or `scion delete \(record.name)` removes it")
@@ -106,7 +128,8 @@ extension Orchestrator {
         }
         // Instances of this grove that no agent folder names.
         let known = Set(entries.map(\.name))
-        for (runtimeName, agents) in reported.sorted(by: { $0.key < $1.key }) {
+        for (key, agents) in reported.sorted(by: { $0.key < $1.key }) {
+            let runtimeName = groups[key]?.spec.name ?? "runtime"
             for agent in agents where agent.labels[Grove.idLabel] == grove.id {
                 guard let name = agent.labels["scion.name"], !known.contains(name),
                       !statuses.contains(where: { $0.name == name }) else { continue }
@@ -126,7 +149,9 @@ extension Orchestrator {
         return reconcile(record, runtimeAgent: runtimeAgent, runtimeAnswered: runtimeAgent != nil)
     }
 
-    func reconcile(_ record: AgentRecord, runtimeAgent: RuntimeAgent?, runtimeAnswered: Bool) -> AgentStatus {
+    func reconcile(
+        _ record: AgentRecord, runtimeAgent: RuntimeAgent?, runtimeAnswered: Bool, eventLog: (() -> EventLog)? = nil
+    ) -> AgentStatus {
         var status = AgentStatus(name: record.name, phase: record.phase, detail: record.error, record: record)
         switch record.phase {
         case .provisioning, .starting, .stopping:
@@ -155,7 +180,7 @@ extension Orchestrator {
             status.detail = "its \(record.runtimeType) instance is gone; delete or resume it"
         }
         status.exitCode = runtimeAgent?.exitCode
-        let activity = status.phase == .running ? liveActivity(record, exitCode: status.exitCode) : EventLog(home: record.home).stored
+        let activity = status.phase == .running ? liveActivity(record, exitCode: status.exitCode, log: eventLog?() ?? self.eventLog(record)) : EventLog(home: record.home).stored
         status.activity = activity?.activity
         status.activityMessage = activity?.message
         return status
@@ -164,8 +189,7 @@ extension Orchestrator {
     /// Brings the agent's activity up to date from the events it recorded
     /// and its harness's exit status, and runs notify.command when the
     /// agent newly waits for input or completes.
-    func liveActivity(_ record: AgentRecord, exitCode: Int?) -> AgentActivity? {
-        let log = EventLog(home: record.home)
+    func liveActivity(_ record: AgentRecord, exitCode: Int?, log: EventLog) -> AgentActivity? {
         let exit = exitCode.map { code in
             ActivityUpdate(
                 activity: code == 0 ? .completed : .failed,

@@ -43,12 +43,15 @@ public final class Orchestrator: Sendable {
     public let settings: Settings
     public let catalog: PluginCatalog
     public let store: AgentStore
+    /// Makes the runtime and harness drivers (plugins, or test fakes).
+    public let drivers: DriverRegistry
     let notifier: Notifier
     let logger = Logger(label: "scion.orchestrator")
 
-    public init(context: ScionContext) throws {
+    public init(context: ScionContext, drivers: DriverRegistry = .plugins) throws {
         WorktreeManager.initializeInBackground()
         self.context = context
+        self.drivers = drivers
         self.grove = try context.grove()
         self.settings = try context.settingsLoader(grove: grove).load()
         self.catalog = context.catalog(settings)
@@ -61,18 +64,18 @@ public final class Orchestrator: Sendable {
 
     // MARK: plugins
 
-    public func runtime(type: String, wantedBy: String) throws -> RuntimeClient {
-        let plugin = try catalog.require(kind: "runtime", name: type, wantedBy: wantedBy)
-        return RuntimeClient(try PluginLoader.shared.load(plugin))
+    /// A runtime driver bound to `options` (a `runtimes.<name>` entry).
+    public func runtime(type: String, options: [String: JSONValue], wantedBy: String) throws -> any RuntimeDriver {
+        try drivers.runtime(type: type, options: options, catalog: catalog, wantedBy: wantedBy)
     }
 
-    public func harness(_ name: String, wantedBy: String) throws -> HarnessClient {
-        let plugin = try catalog.require(kind: "harness", name: name, wantedBy: wantedBy)
-        return HarnessClient(try PluginLoader.shared.load(plugin))
+    public func harness(_ name: String, wantedBy: String) throws -> any HarnessDriver {
+        try drivers.harness(name, catalog: catalog, wantedBy: wantedBy)
     }
 
-    func runtime(for record: AgentRecord) throws -> RuntimeClient {
-        try runtime(type: record.runtimeType, wantedBy: "agent \(record.name)")
+    /// The agent's runtime, bound to the options its spec recorded.
+    func runtime(for record: AgentRecord) throws -> any RuntimeDriver {
+        try runtime(for: spec(for: record), wantedBy: "agent \(record.name)")
     }
 
     // MARK: create and start
@@ -92,7 +95,8 @@ public final class Orchestrator: Sendable {
         let configuration = try AgentConfiguration.resolve(
             settings, harnessConfigName: request.harnessConfig, image: request.image, template: template)
         let wantedBy = "profile \(configuration.profile.name)"
-        let runtimeClient = try runtime(type: configuration.runtime.type, wantedBy: wantedBy)
+        var spec = makeSpec(configuration, template: template.name, resolvedBy: "create")
+        let runtimeClient = try runtime(for: spec, wantedBy: wantedBy)
         let harnessClient = try harness(configuration.harnessConfig.harness, wantedBy: "harness config \(configuration.harnessConfig.name)")
         let capabilities = try runtimeClient.capabilities()
         if capabilities.needsImage && configuration.image == nil {
@@ -118,13 +122,17 @@ public final class Orchestrator: Sendable {
         defer { withExtendedLifetime(lock) {} }
         do {
             try store.save(record)
+            try store.saveSpec(spec, for: record.name)
             try reconciler.clearDebris(ofFreshlyReserved: record)
-            try provisionWorkspace(&record, branch: request.branch, base: request.base)
+            try provisioner.provisionWorkspace(&record, branch: request.branch, base: request.base)
+            spec.baseRef = record.baseRef
+            spec.baseCommit = record.baseCommit
+            try store.saveSpec(spec, for: record.name)
             record.phase = launching ? .starting : .created
             try store.save(record)
             return record
         } catch {
-            rollBack(record)
+            provisioner.rollBack(record)
             throw ScionError.wrap(error, "cannot create agent \(request.name)")
         }
     }
@@ -140,15 +148,19 @@ public final class Orchestrator: Sendable {
             return try launch(record.name, task: nil, resume: false, progress: progress)
         } catch {
             let lock = try? store.lock(record.name)
-            rollBack((try? store.load(record.name)) ?? record)
+            provisioner.rollBack((try? store.load(record.name)) ?? record)
             withExtendedLifetime(lock) {}
             throw error
         }
     }
 
-    /// Relaunches an agent on its home and worktree with the harness's resume command.
+    /// Relaunches an agent on its home and worktree with the harness's
+    /// resume command, as its spec says; `profile` (`resume --profile`)
+    /// re-resolves the spec with that profile first and keeps it.
     @discardableResult
-    public func resume(_ name: String, task: String?, progress: ((ProgressEvent) -> Void)? = nil) throws -> AgentRecord {
+    public func resume(
+        _ name: String, task: String?, profile: String? = nil, progress: ((ProgressEvent) -> Void)? = nil
+    ) throws -> AgentRecord {
         let status = try self.status(name)
         if status.phase == .running {
             // A runtime that did not answer (engine down or restarting) left
@@ -158,13 +170,13 @@ public final class Orchestrator: Sendable {
             }
             throw ScionError(.failedPrecondition, "agent \(name) is already running: stop it first, or send it a task with `scion message \(name)`")
         }
-        return try launch(name, task: task, resume: status.record?.phase != .created, progress: progress)
+        return try launch(name, task: task, resume: status.record?.phase != .created, profile: profile, progress: progress)
     }
 
     /// `onlyFrom`: launch only if the record, read under the agent's lock,
     /// is still in that phase (another process may have launched it since).
     func launch(
-        _ name: String, task: String?, resume: Bool, onlyFrom expected: AgentPhase? = nil,
+        _ name: String, task: String?, resume: Bool, onlyFrom expected: AgentPhase? = nil, profile: String? = nil,
         progress: ((ProgressEvent) -> Void)?
     ) throws -> AgentRecord {
         let lock = try store.lock(name)
@@ -173,18 +185,37 @@ public final class Orchestrator: Sendable {
         if let expected, record.phase != expected {
             throw ScionError(.alreadyExists, "agent \(name) already exists (\(record.phase.rawValue)): delete it first or choose another name")
         }
-        let runtimeClient = try runtime(for: record)
-        let harnessClient = try harness(record.harness, wantedBy: "agent \(name)")
+        var agentSpec = try spec(for: record, persist: true)
+        let previousRuntime = try runtime(for: agentSpec, wantedBy: "agent \(name)")
+        if let profile {
+            agentSpec = try respecified(agentSpec, record: record, profile: profile)
+        }
+        let runtimeClient = try runtime(for: agentSpec, wantedBy: "agent \(name)")
+        if profile != nil, agentSpec.image == nil, try runtimeClient.capabilities().needsImage {
+            throw ScionError(.invalidArgument, "the \(agentSpec.runtime.type) runtime of profile \(agentSpec.profile) needs an image: set harness_configs.\(agentSpec.harnessConfig.name).image")
+        }
+        let harnessClient = try harness(agentSpec.harnessConfig.harness, wantedBy: "agent \(name)")
         if let task { record.task = task }
         record.phase = .starting
         record.error = nil
         try store.save(record)
         do {
             if let handle = record.handle {
-                try? runtimeClient.delete(target(record, handle: handle))
+                // The previous instance goes through the runtime that made it.
+                try? previousRuntime.delete(target(record, handle: handle))
                 record.handle = nil
             }
-            let spec = try runSpec(&record, harness: harnessClient, runtime: runtimeClient, resume: resume, task: task)
+            if profile != nil {
+                record.profile = agentSpec.profile
+                record.runtime = agentSpec.runtime.name
+                record.runtimeType = agentSpec.runtime.type
+                record.image = agentSpec.image
+                record.harness = agentSpec.harnessConfig.harness
+                try store.saveSpec(agentSpec, for: name)
+                try store.save(record)
+            }
+            let spec = try RunSpecBuilder(orchestrator: self).build(
+                &record, agentSpec: agentSpec, harness: harnessClient, runtime: runtimeClient, resume: resume, task: task)
             let result: RunResult
             do {
                 result = try reconciler.run(spec, record: record, runtime: runtimeClient, progress: progress)
@@ -194,7 +225,7 @@ public final class Orchestrator: Sendable {
                 // image_exists before every run costs a podman process (~30 ms).
                 guard let image = spec.image, try runtimeClient.capabilities().needsImage else { throw error }
                 progress?(ProgressEvent(message: "pulling image \(image)"))
-                try runtimeClient.pullImage(image, runtimeConfig: spec.runtimeConfig) { progress?($0) }
+                try runtimeClient.pullImage(image) { progress?($0) }
                 result = try runtimeClient.run(spec, progress: progress)
             }
             record.handle = result.handle
@@ -211,132 +242,6 @@ public final class Orchestrator: Sendable {
         }
     }
 
-    /// Worktree on its branch, home folder, git identity, tmux config.
-    private func provisionWorkspace(_ record: inout AgentRecord, branch: String?, base: String?) throws {
-        let home = AgentHome(path: record.home)
-        try home.prepare()
-        if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
-            let manager = WorktreeManager(repositoryPath: repository)
-            let wanted = branch ?? AgentName.slug(record.name)
-            try AgentName.validateBranch(wanted)
-            let created = try withGroveLock {
-                // Intent first: the branch and whether scion is creating it.
-                record.branch = wanted
-                record.createdBranch = !manager.branchExists(wanted)
-                try store.save(record)
-                return try manager.add(name: worktreeName(of: record), path: record.worktree, branch: wanted, base: base)
-            }
-            record.branch = created.branch
-            record.createdBranch = created.createdBranch
-            record.baseRef = created.baseRef
-            record.baseCommit = created.baseCommit
-            try store.save(record)
-            let identity = settings.gitAuthor ?? manager.identity()
-                ?? ("scion agent \(record.name)", "\(AgentName.slug(record.name))@agents.scion.invalid")
-            try home.writeGitConfig(name: identity.name, email: identity.email)
-        } else {
-            try FileManager.default.createDirectory(atPath: record.worktree, withIntermediateDirectories: true)
-        }
-        try home.writeTmuxConfig(userConfig: tmuxUserConfig())
-    }
-
-    private func tmuxUserConfig() throws -> String? {
-        if let configured = settings.tmuxConfig {
-            try SettingsValidator.checkTmuxConfig(settings)
-            return configured
-        }
-        let userConfig = context.userHomeDirectory + "/.tmux.conf"
-        return settings.useUserTmuxConfig && FileManager.default.fileExists(atPath: userConfig) ? userConfig : nil
-    }
-
-    /// The agent's template layers; a template deleted since the agent was
-    /// created leaves the default layers, with a warning.
-    /// An untrusted grove template loses what needs trust (RepositoryTrust).
-    private func templateLayers(_ record: AgentRecord) throws -> TemplateLayers {
-        let name = record.template ?? BuiltInTemplate.defaultName
-        let layers: TemplateLayers
-        do {
-            layers = try templates.layers(name)
-        } catch let error as ScionError where error.code == .notFound {
-            logger.warning("agent \(record.name): template \(name) no longer exists; using the default template")
-            layers = try templates.layers(BuiltInTemplate.defaultName)
-        }
-        let restricted = RepositoryTrust.restrict(layers, hostProcess: record.runtimeType == "local")
-        RepositoryTrust.announce(restricted.skipped)
-        return restricted.layers
-    }
-
-    /// Template files, auth, harness provisioning and the run spec. Secrets
-    /// go only into the spec's env (marked secret), never into the record.
-    private func runSpec(
-        _ record: inout AgentRecord, harness: HarnessClient, runtime: RuntimeClient, resume: Bool, task: String?
-    ) throws -> RunSpec {
-        let template = try templateLayers(record)
-        let configuration = try AgentConfiguration.resolve(
-            settings, harnessConfigName: record.harnessConfig, image: record.image, template: template)
-        let home = AgentHome(path: record.home)
-        try home.prepare()
-        try EventLog(home: record.home).reset()
-        for directory in template.homeDirectories { try home.copyTree(from: directory) }
-        var auth = ResolvedAuth(method: "none")
-        if !record.noAuth {
-            auth = try harness.resolveAuth(ResolveAuthRequest(
-                config: configuration.harnessConfig, selected: record.authSelected ?? configuration.harnessConfig.authSelectedType,
-                hostEnv: context.environment, hostHome: context.homeDirectory))
-            try home.copy(auth.files)
-        }
-        record.authMethod = auth.method
-        let capabilities = try runtime.capabilities()
-        let helper = AgentHelper(scionPath: context.executablePath)
-        // A harness that cannot continue a session runs its task afresh.
-        let supportsResume = try harness.describe().supportsResume
-        let continuing = resume && supportsResume
-        let effectiveTask = continuing ? task : record.task
-        let taskFile = try TaskDelivery.writeTaskFile(effectiveTask, home: record.home)
-        let provision = try harness.provision(ProvisionRequest(
-            agent: record.name, task: effectiveTask, config: configuration.harnessConfig,
-            home: record.home, workdir: record.worktree, resume: continuing,
-            instructions: template.instructions(agent: record.name, branch: record.branch, grove: grove.name),
-            systemPrompt: template.systemPrompt,
-            hookCommand: try helper.hookCommand(harness: record.harness, isolated: capabilities.isolated),
-            auth: record.noAuth ? nil : auth, taskFile: taskFile))
-        try TaskDelivery.check(provision.command, harness: record.harness)
-        try home.write(provision.files)
-
-        var env = configuration.env.merging(provision.env) { $1 }
-        env["SCION_AGENT"] = record.name
-        env["SCION_GROVE"] = grove.directory
-        env["SCION_HARNESS"] = record.harness
-        if let taskFile { env["SCION_TASK_FILE"] = taskFile }
-        // No one is at an agent's pager: `git log` must print, not wait.
-        for name in ["GIT_PAGER", "PAGER"] where env[name] == nil { env[name] = "cat" }
-        if !capabilities.isolated {
-            let hostPath = context.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-            env["PATH"] = (context.executablePath as NSString).deletingLastPathComponent + ":" + hostPath
-            // Its HOME is the agent's: sub-agents it starts find the user's settings here.
-            env[ScionContext.userDirectoryVariable] = context.globalDirectory
-        }
-        env.merge(auth.env) { $1 }
-        var mounts = try AgentConfiguration.mounts(configuration.volumes, relativeTo: grove.root, settings: settings.tree)
-            + helper.mounts(isolated: capabilities.isolated)
-        if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
-            let gitDirectory = try WorktreeManager(repositoryPath: repository).commonDirectory()
-            if capabilities.isolated {
-                mounts += try ContainerGitView(
-                    commonDirectory: gitDirectory, worktreeName: worktreeName(of: record),
-                    viewDirectory: store.directory(record.name) + "/git-view").mounts()
-            } else {
-                mounts.append(RunSpec.Mount(source: gitDirectory, target: gitDirectory))
-            }
-        }
-        return RunSpec(
-            name: runtimeName(of: record), agent: record.name, grove: grove.name, image: record.image,
-            command: provision.command, env: env, secretEnv: auth.env.keys.sorted(), labels: labels(record),
-            workdir: record.worktree, home: record.home, mounts: mounts, resources: configuration.profile.resources,
-            user: RunSpec.User(uid: getuid(), gid: getgid(), name: context.environment["USER"] ?? "scion"),
-            session: SessionLayout(configFile: home.tmuxConfigPath), runtimeConfig: configuration.runtime.options)
-    }
-
     func labels(_ record: AgentRecord) -> [String: String] {
         [
             "scion.agent": "true", "scion.name": record.name, "scion.grove": grove.name,
@@ -345,11 +250,10 @@ public final class Orchestrator: Sendable {
         ]
     }
 
-    /// The agent as its runtime knows it, with its runtime's settings.
+    /// The agent as its runtime knows it; the runtime's driver adds the
+    /// options of the agent's spec to every call.
     func target(_ record: AgentRecord, handle: String) -> AgentTarget {
-        AgentTarget(
-            name: runtimeName(of: record), handle: handle, runtimeConfig: settings.runtimes[record.runtime]?.options,
-            home: record.home)
+        AgentTarget(name: runtimeName(of: record), handle: handle, home: record.home)
     }
 
     /// The agent's name in its runtime: the one recorded at create
@@ -362,23 +266,11 @@ public final class Orchestrator: Sendable {
     func worktreeName(of record: AgentRecord) -> String { record.worktreeName ?? "scion-\(AgentName.slug(record.name))" }
 
     var reconciler: Reconciler { Reconciler(orchestrator: self) }
+    var provisioner: AgentProvisioner { AgentProvisioner(orchestrator: self) }
 
     func withGroveLock<T>(_ body: () throws -> T) throws -> T {
         let lock = try FileLock.acquire(grove.lockFile, subject: "grove \(grove.name) (its git state)")
         return try withExtendedLifetime(lock) { try body() }
-    }
-
-    /// Undoes a failed create or start so the name can be used again.
-    private func rollBack(_ record: AgentRecord) {
-        reconciler.removeInstance(record)
-        if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
-            _ = try? withGroveLock {
-                try WorktreeManager(repositoryPath: repository).remove(
-                    name: worktreeName(of: record), path: store.worktreePath(record.name),
-                    branch: record.createdBranch ? record.branch : nil, within: store.directory(record.name))
-            }
-        }
-        try? store.remove(record.name)
     }
 
     // MARK: stop and delete
@@ -393,7 +285,7 @@ public final class Orchestrator: Sendable {
         record.phase = .stopping
         try store.save(record)
         do {
-            try runtime(for: record).stop(target(record, handle: handle))
+            try runtime(for: spec(for: record, persist: true), wantedBy: "agent \(name)").stop(target(record, handle: handle))
         } catch {
             record.phase = .error
             record.error = "\(error)"

@@ -32,7 +32,7 @@ struct Reconciler {
 
     /// The record's instance found by its recorded runtime name (for a
     /// handle that was never saved), if it exists and is this agent's.
-    func instanceByName(_ record: AgentRecord) -> (RuntimeClient, RuntimeAgent)? {
+    func instanceByName(_ record: AgentRecord) -> (any RuntimeDriver, RuntimeAgent)? {
         guard record.runtimeName != nil, let client = try? orchestrator.runtime(for: record) else { return nil }
         guard let instance = try? client.status(orchestrator.target(record, handle: "")),
               instance.state != .missing, !instance.handle.isEmpty,
@@ -45,7 +45,7 @@ struct Reconciler {
     /// agent's own previous instance (a start or delete that was killed
     /// before it saved or removed it), removes that instance and runs again.
     func run(
-        _ spec: RunSpec, record: AgentRecord, runtime: RuntimeClient, progress: ((ProgressEvent) -> Void)?
+        _ spec: RunSpec, record: AgentRecord, runtime: any RuntimeDriver, progress: ((ProgressEvent) -> Void)?
     ) throws -> RunResult {
         do {
             return try runtime.run(spec, progress: progress)
@@ -93,32 +93,49 @@ struct Reconciler {
         }
     }
 
-    /// The runtimes of the configured profiles whose plugin is installed:
-    /// (settings name, client, options), one per distinct runtime entry.
-    func listableRuntimes() -> [(name: String, client: RuntimeClient, options: [String: JSONValue])] {
+    /// The runtimes of the configured profiles whose plugin is installed,
+    /// and those the agents' specs recorded (settings may have changed
+    /// since): (settings name, driver, options), one per distinct entry.
+    func listableRuntimes() -> [(name: String, client: any RuntimeDriver, options: [String: JSONValue])] {
         let settings = orchestrator.settings
-        let names = Set(settings.profiles.values.map(\.runtime)).sorted()
-        return names.compactMap { name in
-            guard let runtime = settings.runtimes[name],
-                  orchestrator.catalog.find(kind: "runtime", name: runtime.type) != nil,
-                  let client = try? orchestrator.runtime(type: runtime.type, wantedBy: "runtimes.\(name)")
-            else { return nil }
-            return (name, client, runtime.options)
+        var entries: [(name: String, type: String, options: [String: JSONValue])] = []
+        for name in Set(settings.profiles.values.map(\.runtime)).sorted() {
+            if let runtime = settings.runtimes[name] { entries.append((name, runtime.type, runtime.options)) }
         }
+        for record in store.all().compactMap(\.record) {
+            if let spec = try? store.loadSpec(record.name) {
+                entries.append((spec.runtime.name, spec.runtime.type, spec.runtimeOptions(settings)))
+            }
+        }
+        var seen = Set<String>()
+        return entries.compactMap { entry in
+            guard seen.insert(Self.key(type: entry.type, options: entry.options)).inserted,
+                  orchestrator.drivers.hasRuntime(entry.type, catalog: orchestrator.catalog),
+                  let client = try? orchestrator.runtime(type: entry.type, options: entry.options, wantedBy: "runtimes.\(entry.name)")
+            else { return nil }
+            return (entry.name, client, entry.options)
+        }
+    }
+
+    /// One runtime entry: its plugin and its options, canonically.
+    static func key(type: String, options: [String: JSONValue]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return type + "\u{0}" + ((try? encoder.encode(options)).map { String(decoding: $0, as: UTF8.self) } ?? "")
     }
 
     /// This grove's instances in every listable runtime carrying `labels`
     /// besides the grove id; a runtime that does not answer is skipped.
     func instances(
         extraLabels: [String: String] = [:], groveIds: Set<String>? = nil
-    ) -> [(runtime: String, client: RuntimeClient, options: [String: JSONValue], instance: RuntimeAgent)] {
-        var found: [(String, RuntimeClient, [String: JSONValue], RuntimeAgent)] = []
+    ) -> [(runtime: String, client: any RuntimeDriver, options: [String: JSONValue], instance: RuntimeAgent)] {
+        var found: [(String, any RuntimeDriver, [String: JSONValue], RuntimeAgent)] = []
         var seen = Set<String>()
         for (name, client, options) in listableRuntimes() {
             for id in (groveIds ?? [grove.id]).sorted() {
                 do {
                     let labels = extraLabels.merging([Grove.idLabel: id]) { $1 }
-                    for instance in try client.list(labels: labels, runtimeConfig: options)
+                    for instance in try client.list(labels: labels)
                     where seen.insert(client.name + "\u{0}" + instance.handle).inserted {
                         found.append((name, client, options, instance))
                     }

@@ -66,6 +66,13 @@ public struct RuntimeClient: Sendable {
             return true
         }
     }
+    /// A file of the agent's home, for runtimes that do not share the host's paths.
+    public func readAgentFile(_ request: AgentFileRequest) throws -> AgentFileContents {
+        try call(Op.readAgentFile, request)
+    }
+    public func writeAgentFile(_ request: AgentFileRequest) throws {
+        let _: Empty = try call(Op.writeAgentFile, request)
+    }
     /// Streams the log; `chunk` returns false to stop following, and
     /// `cancellation` ends the call from another thread (a signal, a client gone).
     public func logs(

@@ -57,6 +57,11 @@ struct AgentStatusFile: Codable, Equatable {
 /// When nothing changed it costs one stat and one small read.
 struct EventLog {
     let home: String
+    /// Reads events.jsonl from a byte offset through the agent's runtime,
+    /// for a runtime that does not share the host's paths; nil reads it in
+    /// `home`. The status file and its lock stay in `home` on the host
+    /// (only the host writes them; such an agent never sees that folder).
+    var remoteEvents: (@Sendable (UInt64) throws -> AgentFileContents?)?
 
     var eventsPath: String { home + "/" + AgentEvents.relativePath }
     var statusPath: String { home + "/" + AgentStatusFile.relativePath }
@@ -81,8 +86,9 @@ struct EventLog {
 
     private let logger = Logger(label: "scion.status")
 
-    init(home: String) {
+    init(home: String, remoteEvents: (@Sendable (UInt64) throws -> AgentFileContents?)? = nil) {
         self.home = home
+        self.remoteEvents = remoteEvents
     }
 
     /// The activity as last written, without reading new events.
@@ -91,19 +97,30 @@ struct EventLog {
     /// Applies new events, then `exit` (what the harness's exit status
     /// means, once it has exited). `harness` is asked for only when there
     /// are hook events to normalize.
-    func refresh(exit: ActivityUpdate?, harness: () throws -> HarnessClient) throws -> State {
+    func refresh(exit: ActivityUpdate?, harness: () throws -> any HarnessDriver) throws -> State {
         let quick = readStatus()
-        if fileSize(AgentEvents.relativePath) == quick.eventsOffset, !changes(quick.current, exit: exit) {
+        let quickSize = try remoteEvents.map { try $0(quick.eventsOffset)?.size ?? 0 } ?? fileSize(AgentEvents.relativePath)
+        if quickSize == quick.eventsOffset, !changes(quick.current, exit: exit) {
             return State(activity: quick.current)
         }
         let lock = try FileLock.acquire(Self.lockRelativePath, in: directory)
         return try withExtendedLifetime(lock) {
             var status = readStatus()
             let before = status
-            let size = fileSize(AgentEvents.relativePath)
-            if size < status.eventsOffset { status.eventsOffset = 0 }
-            var client: HarnessClient?
-            let (lines, consumed) = try readLines(from: status.eventsOffset, to: size)
+            var client: (any HarnessDriver)?
+            let (lines, consumed): ([Data], UInt64)
+            if let remoteEvents {
+                var contents = try remoteEvents(status.eventsOffset)
+                if let size = contents?.size, size < status.eventsOffset {
+                    status.eventsOffset = 0
+                    contents = try remoteEvents(0)
+                }
+                (lines, consumed) = Self.completeLines(contents?.data ?? Data())
+            } else {
+                let size = fileSize(AgentEvents.relativePath)
+                if size < status.eventsOffset { status.eventsOffset = 0 }
+                (lines, consumed) = try readLines(from: status.eventsOffset, to: size)
+            }
             for line in lines {
                 guard let event = try? AgentStore.decoder.decode(RecordedEvent.self, from: line) else {
                     logger.debug("\(eventsPath): skipping an unreadable line")
@@ -183,7 +200,11 @@ struct EventLog {
         guard size > offset, let handle = try directory.openForReading(AgentEvents.relativePath) else { return ([], 0) }
         defer { try? handle.close() }
         try handle.seek(toOffset: offset)
-        let data = try handle.read(upToCount: Int(size - offset)) ?? Data()
+        return Self.completeLines(try handle.read(upToCount: Int(size - offset)) ?? Data())
+    }
+
+    /// The complete lines of `data` and how many bytes they span.
+    static func completeLines(_ data: Data) -> ([Data], UInt64) {
         guard let last = data.lastIndex(of: 0x0A) else { return ([], 0) }
         let complete = data[data.startIndex...last]
         let lines = complete.split(separator: 0x0A).map { Data($0) }

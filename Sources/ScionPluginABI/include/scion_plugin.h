@@ -176,6 +176,10 @@ extern "C" {
 #define SCION_OP_RESOLVE_AUTH "resolve_auth"
 #define SCION_OP_PROVISION "provision"
 #define SCION_OP_NORMALIZE_HOOK "normalize_hook"
+/* ABI 1.1, runtimes whose agent homes are not at host paths
+ * (capability shares_host_paths false): a file of the agent's home. */
+#define SCION_OP_READ_AGENT_FILE "read_agent_file"
+#define SCION_OP_WRITE_AGENT_FILE "write_agent_file"
 
 /* Capability names: the boolean fields of the `capabilities` response.
  * A capability absent from an answer has the default given here. */
@@ -187,6 +191,11 @@ extern "C" {
  * exec: `look`, `message` and `attach` need it. Default true (1.0 runtimes
  * all had one); a plain process runtime answers false. */
 #define SCION_CAP_TERMINAL_SESSION "terminal_session"
+/* The agent's home is at the same path on the host (local, docker and
+ * podman on this machine): the host reads and writes its files directly.
+ * Default true; a runtime whose homes live elsewhere (a pod, a remote
+ * engine) answers false and serves read_agent_file / write_agent_file. */
+#define SCION_CAP_SHARES_HOST_PATHS "shares_host_paths"
 
 /* Status codes. New codes may be added; treat an unknown one as internal. */
 typedef enum scion_status {

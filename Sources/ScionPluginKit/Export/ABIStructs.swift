@@ -47,6 +47,8 @@ public enum PluginOperation {
     public static let resolveAuth = SCION_OP_RESOLVE_AUTH
     public static let provision = SCION_OP_PROVISION
     public static let normalizeHook = SCION_OP_NORMALIZE_HOOK
+    public static let readAgentFile = SCION_OP_READ_AGENT_FILE
+    public static let writeAgentFile = SCION_OP_WRITE_AGENT_FILE
 }
 
 /// Capability names, from the header's SCION_CAP_* constants.
@@ -56,4 +58,5 @@ public enum PluginCapability {
     public static let sync = SCION_CAP_SYNC
     public static let isolated = SCION_CAP_ISOLATED
     public static let terminalSession = SCION_CAP_TERMINAL_SESSION
+    public static let sharesHostPaths = SCION_CAP_SHARES_HOST_PATHS
 }

@@ -16,6 +16,8 @@ public protocol RuntimePlugin: PluginInstancing {
     func imageExists(_ request: ImageRequest) throws -> ImageExists
     func pullImage(_ request: ImageRequest, progress: EventSink) throws
     func sync(_ request: SyncRequest, progress: EventSink) throws
+    func readAgentFile(_ request: AgentFileRequest) throws -> AgentFileContents
+    func writeAgentFile(_ request: AgentFileRequest) throws
 }
 
 extension RuntimePlugin {
@@ -93,6 +95,11 @@ struct OperationTable: Sendable {
             },
             Op.sync: { data, sink in
                 try plugin.sync(OperationTable.request(data, Op.sync), progress: sink)
+                return try PayloadCoder.encode(Empty())
+            },
+            PluginOperation.readAgentFile: { data, _ in try PayloadCoder.encode(plugin.readAgentFile(PayloadCoder.decode(data))) },
+            PluginOperation.writeAgentFile: { data, _ in
+                try plugin.writeAgentFile(PayloadCoder.decode(data))
                 return try PayloadCoder.encode(Empty())
             },
         ]

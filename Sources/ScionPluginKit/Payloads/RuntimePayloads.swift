@@ -13,13 +13,21 @@ public struct RuntimeCapabilities: Codable, Sendable, Equatable {
     /// The agent runs in the tmux session the host drives through `exec`
     /// (`look`, `message`, `attach`). False for a plain process runtime.
     public var terminalSession: Bool
+    /// The agent's home is at the same path on the host (local, docker,
+    /// podman): the host reads its files directly. When false the host uses
+    /// `read_agent_file`, `write_agent_file` and `logs`. Absent means true.
+    public var sharesHostPaths: Bool
 
-    public init(needsImage: Bool, remote: Bool = false, sync: Bool = false, isolated: Bool, terminalSession: Bool = true) {
+    public init(
+        needsImage: Bool, remote: Bool = false, sync: Bool = false, isolated: Bool, terminalSession: Bool = true,
+        sharesHostPaths: Bool = true
+    ) {
         self.needsImage = needsImage
         self.remote = remote
         self.sync = sync
         self.isolated = isolated
         self.terminalSession = terminalSession
+        self.sharesHostPaths = sharesHostPaths
     }
 
     /// The keys are the header's SCION_CAP_* names.
@@ -33,6 +41,7 @@ public struct RuntimeCapabilities: Codable, Sendable, Equatable {
         static let needsImage = Key(PluginCapability.needsImage), remote = Key(PluginCapability.remote)
         static let sync = Key(PluginCapability.sync), isolated = Key(PluginCapability.isolated)
         static let terminalSession = Key(PluginCapability.terminalSession)
+        static let sharesHostPaths = Key(PluginCapability.sharesHostPaths)
     }
 
     public init(from decoder: Decoder) throws {
@@ -42,6 +51,7 @@ public struct RuntimeCapabilities: Codable, Sendable, Equatable {
         sync = try container.decodeIfPresent(Bool.self, forKey: .sync) ?? false
         isolated = try container.decodeIfPresent(Bool.self, forKey: .isolated) ?? false
         terminalSession = try container.decodeIfPresent(Bool.self, forKey: .terminalSession) ?? true
+        sharesHostPaths = try container.decodeIfPresent(Bool.self, forKey: .sharesHostPaths) ?? true
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -51,6 +61,7 @@ public struct RuntimeCapabilities: Codable, Sendable, Equatable {
         try container.encode(sync, forKey: .sync)
         try container.encode(isolated, forKey: .isolated)
         try container.encode(terminalSession, forKey: .terminalSession)
+        try container.encode(sharesHostPaths, forKey: .sharesHostPaths)
     }
 }
 
