@@ -170,6 +170,21 @@ struct SafeDeleteTests {
         #expect(!(try sandbox.repository.branches()).contains("half"))
     }
 
+    @Test("a branch lock a start killed inside git left is removed by delete: the branch goes and the name starts again")
+    func staleBranchLock() throws {
+        let sandbox = try ScionSandbox()
+        try sandbox.check("create", "lk", "--harness", "shell", "true")
+        let lock = sandbox.path + "/.git/refs/heads/lk.lock"
+        try "".write(toFile: lock, atomically: false, encoding: .utf8)
+        let deleted = try sandbox.scion("delete", "lk", "--non-interactive")
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: lock))
+        #expect(!(try sandbox.repository.branches()).contains("lk"), "scion's own branch was left behind")
+        try sandbox.check("start", "lk", "--harness", "shell", "sleep 30")
+        let record = try String(contentsOfFile: sandbox.agentDirectory("lk") + "/agent.json", encoding: .utf8)
+        #expect(record.contains("\"created_branch\" : true"), "the new agent took its own branch for the user's: \(record)")
+    }
+
     @Test("--preserve-branch keeps unmerged commits safe, but uncommitted files still need --force")
     func preserveBranch() throws {
         let sandbox = try ScionSandbox()

@@ -203,6 +203,11 @@ struct DeletionPolicy {
         if let repository {
             let manager = WorktreeManager(repositoryPath: repository)
             try orchestrator.withGroveLock {
+                // A start killed while git made the branch left its lock,
+                // which would keep git from deleting or making it again.
+                if let record, record.createdBranch, !options.preserveBranch, let created = record.branch {
+                    try manager.removeStaleBranchLock(created)
+                }
                 try manager.remove(
                     name: record.map(orchestrator.worktreeName(of:)) ?? AgentName.worktreeName(name),
                     path: store.worktreePath(name), branch: branch,

@@ -1,5 +1,8 @@
 import CGit2
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Git worktrees for agents, through libgit2: each agent gets a worktree on
 /// its own branch; delete removes both.
@@ -161,6 +164,19 @@ public struct WorktreeManager: Sendable {
         guard git_repository_head(&head, repository) == 0 else { return nil }
         defer { git_reference_free(head) }
         return git_repository_head_detached(repository) == 1 ? "HEAD" : String(cString: git_reference_shorthand(head))
+    }
+
+    /// Removes the lock file a command killed while git created `branch`
+    /// left (`refs/heads/<branch>.lock`), which would make every later
+    /// create of that branch fail. Only for a branch scion was creating,
+    /// under the grove lock; the link itself if it is one, never its target.
+    public func removeStaleBranchLock(_ branch: String) throws {
+        let lock = try commonDirectory() + "/refs/heads/" + branch + ".lock"
+        var info = stat()
+        guard lstat(lock, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR else { return }
+        guard unlink(lock) == 0 || errno == ENOENT else {
+            throw ScionError(.internal, "cannot remove the stale git lock \(lock): \(String(cString: strerror(errno)))")
+        }
     }
 
     public func branchExists(_ branch: String) -> Bool {
