@@ -12,7 +12,8 @@ public final class TerminalSession: @unchecked Sendable {
         let exports = extra.map { ["-e", "\($0.key)=\($0.value)"] }.flatMap { $0 }
         try Shell.check(
             ["env", "TMUX_TMPDIR=\(socketDirectory.path)", "tmux", "new-session", "-d", "-s", "term", "-x", "120", "-y", "30"]
-                + exports + ["--"] + argv + [";", "set-option", "-t", "term", "remain-on-exit", "on"])
+                + exports + ["--", "sh", "-c", Self.reportingExit, "sh"] + argv
+                + [";", "set-option", "-t", "term", "remain-on-exit", "on"])
     }
 
     public func screen() -> String {
@@ -23,8 +24,13 @@ public final class TerminalSession: @unchecked Sendable {
         try Shell.run(["tmux", "send-keys", "-t", "term"] + keys, environment: environment)
     }
 
+    /// Runs the command and prints how it ended: a tmux server started from
+    /// a test thread inherits a blocked SIGCHLD and may never see its pane
+    /// die, but `sh` waits for its child all the same.
+    static let reportingExit = #""$@"; echo "[terminal: exited with status $?]""#
+
     /// True once the command ended with exit status 0.
-    public var endedCleanly: Bool { screen().contains("Pane is dead (status 0") }
+    public var endedCleanly: Bool { screen().contains("[terminal: exited with status 0]") }
 
     deinit {
         _ = try? Shell.run(["tmux", "kill-server"], environment: environment)
