@@ -18,8 +18,8 @@ public enum ScionCLI {
         LoggingSystem.bootstrap { _ in StderrLogHandler(level: debug ? .debug : .warning) }
         do {
             try checkHelpTopic(arguments)
-            FileLock.holderCommand = (["scion"] + commandPath(arguments)).joined(separator: " ")
             var command = try ScionCommand.parseAsRoot(arguments)
+            FileLock.holderCommand = holderName(of: type(of: command), arguments: arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -59,6 +59,16 @@ public enum ScionCLI {
         let path = commandPath(arguments)
         let help = (["scion"] + path + ["--help"]).joined(separator: " ")
         FileHandle.standardError.write(Data("error: \(sentence)\nusage: see '\(help)'\n".utf8))
+    }
+
+    /// `scion stop`, `scion config set`: what a lock this process holds says
+    /// it is, never with its arguments. From the parsed command, so no other
+    /// command's configuration is built (that costs milliseconds at start).
+    static func holderName(of command: ParsableCommand.Type, arguments: [String]) -> String {
+        let leaf = command._commandName
+        let topLevel = ScionCommand.configuration.subcommands.contains { ObjectIdentifier($0) == ObjectIdentifier(command) }
+        guard !topLevel, let group = arguments.first, !group.hasPrefix("-") else { return "scion \(leaf)" }
+        return "scion \(group) \(leaf)"
     }
 
     /// The subcommand names at the start of `arguments` (`["templates", "show"]`).
