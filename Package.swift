@@ -88,7 +88,12 @@ let package = Package(
             exclude: ["plugin.json"], linkerSettings: pluginLinkerSettings),
         .target(name: "ScionTestSupport", dependencies: ["ScionCore"], path: "Tests/ScionTestSupport"),
         .testTarget(name: "ScionCoreTests", dependencies: ["ScionCore", "ScionTestSupport"]),
-        .testTarget(name: "ScionCLITests", dependencies: ["ScionCore", "ScionTestSupport"]),
+        .testTarget(
+            name: "ScionCLITests",
+            dependencies: [
+                "ScionCore", "ScionCommands", "ScionTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -141,3 +141,26 @@ struct SettingsTests {
         #expect(throws: ScionError.self) { try AgentConfiguration.mounts(["data:relative"], relativeTo: directory.path) }
     }
 }
+
+@Suite("settings scalars")
+struct SettingsScalarTests {
+    @Test("plain ~, null, Null, NULL and an empty value are YAML nulls; quoted, they and numbers and booleans stay text",
+          arguments: [
+              ("key:\n", nil), ("key: ~\n", nil), ("key: null\n", nil), ("key: Null\n", nil), ("key: NULL\n", nil),
+              ("key: !!null x\n", nil), ("key: \"null\"\n", "null"), ("key: '~'\n", "~"), ("key: \"\"\n", ""),
+              ("key: nil\n", "nil"), ("key: 012\n", "012"), ("key: yes\n", "yes"), ("key: 1.50\n", "1.50"),
+              ("key: 2026-12-01\n", "2026-12-01"),
+          ] as [(String, String?)])
+    func nullsAndText(yaml: String, expected: String?) throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("home/.scion/settings.yaml", yaml)
+        let settings = try SettingsLoader(
+            globalDirectory: directory.path + "/home/.scion", groveDirectory: nil, environment: [:]).load()
+        let node = try #require(settings.tree["key"])
+        if let expected {
+            #expect(node.scalar == expected)
+        } else {
+            #expect(node.isNull)
+        }
+    }
+}

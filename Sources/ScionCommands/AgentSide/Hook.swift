@@ -10,6 +10,7 @@ import ScionCore
 
 struct Hook: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "hook",
         abstract: "Run by a harness's hooks inside an agent: records the event (JSON on stdin) for the host.",
         discussion: "Prints nothing on stdout and always exits 0, so a failed record never blocks the agent.",
         shouldDisplay: false)

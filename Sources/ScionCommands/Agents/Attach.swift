@@ -8,6 +8,7 @@ import Glibc
 
 struct Attach: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "attach",
         abstract: "Attach your terminal to the agent's tmux session; detach with the tmux prefix then d.")
 
     @Argument(help: "The agent.") var name: String

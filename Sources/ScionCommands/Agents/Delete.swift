@@ -4,6 +4,7 @@ import ScionCore
 
 struct Delete: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "delete",
         abstract: "Delete agents: their container or process, worktree, branch and home.",
         discussion: """
             The branch goes only if scion created it. An agent with commits that no other branch \

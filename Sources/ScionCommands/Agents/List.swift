@@ -3,6 +3,7 @@ import ScionCore
 
 struct List: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List the grove's agents with phase, activity, harness, runtime and branch.",
         aliases: ["ls"])
 

@@ -8,6 +8,7 @@ import Glibc
 
 struct Logs: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "logs",
         abstract: "Print the agent's log (everything its agent window printed); --format json: one {\"agent\", \"text\"} object per line.")
 
     @Argument(help: "The agent.") var name: String

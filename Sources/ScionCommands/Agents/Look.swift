@@ -3,6 +3,7 @@ import ScionCore
 
 struct Look: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "look",
         abstract: "Print the agent's current screen (its last screen once its harness has exited).")
 
     @Argument(help: "The agent.") var name: String

@@ -4,6 +4,7 @@ import ScionCore
 
 struct Message: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "message",
         abstract: "Type a message into the agent (a bracketed paste, then Enter).",
         discussion: """
             Refuses, leaving the agent's session as it is, when the agent's harness has exited

@@ -4,6 +4,7 @@ import ScionCore
 
 struct Prune: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "prune",
         abstract: "Remove what scion made in this grove that no agent owns: containers, tmux servers, worktree entries, half-created agents, leftover secret files.",
         discussion: """
             Only this grove's things (by its grove id and its agent folders) are touched. A branch is removed only \

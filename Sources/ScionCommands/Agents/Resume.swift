@@ -4,6 +4,7 @@ import ScionCore
 
 struct Resume: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "resume",
         abstract: "Relaunch a stopped agent on the same home and worktree, with the harness's resume flag.")
 
     @Argument(help: "The agent.") var name: String

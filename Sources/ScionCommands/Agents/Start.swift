@@ -4,6 +4,7 @@ import ScionCore
 
 struct Start: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "start",
         abstract: "Provision and launch an agent with a task.",
         discussion: """
             Creates the agent's worktree (.scion/agents/<name>/workspace, on branch <name>), its home and
@@ -35,6 +36,7 @@ struct Start: BlockingCommand {
 
 struct Create: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "create",
         abstract: "Provision an agent (worktree, home) without launching it; `scion start` or `resume` launches it.")
 
     @OptionGroup var agent: AgentOptions

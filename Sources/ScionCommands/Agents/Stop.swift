@@ -4,6 +4,7 @@ import ScionCore
 
 struct Stop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "stop",
         abstract: "Stop agents; their worktree, home and record stay for `scion resume`.")
 
     @Argument(help: "The agents to stop.") var names: [String] = []

@@ -5,6 +5,7 @@ import ScionPluginKit
 
 struct Watch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "watch",
         abstract: "Follow the grove's agents: print every change of phase or activity, and run notify.command.",
         discussion: """
             Polls every agent (like `scion list`) every --interval seconds until interrupted. The first

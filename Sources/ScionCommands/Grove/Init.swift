@@ -4,6 +4,7 @@ import ScionCore
 
 struct Init: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "init",
         abstract: "Create the grove (.scion/) in this git repository, or the global one with --global.",
         discussion: "Idempotent: running it again changes nothing that exists. Adds .scion/agents/ to .gitignore.")
 

@@ -4,6 +4,7 @@ import ScionCore
 
 struct Trust: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "trust",
         abstract: "Allow this repository's own .scion settings and templates to run host commands and mount host paths.",
         discussion: """
             A cloned repository's .scion/settings.yaml and .scion/templates/ are someone else's code: until you \

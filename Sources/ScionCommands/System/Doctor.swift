@@ -3,6 +3,7 @@ import ScionCore
 
 struct Doctor: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "doctor",
         abstract: "Check prerequisites (tmux, git, settings, plugins, the active runtime) and the grove's agents for drift and leftovers.")
     @Flag(help: "Repair what can be repaired: recreate missing worktrees, record renamed branches, update the paths of a moved repository, remove git worktree entries no agent owns.")
     var fix = false
@@ -23,7 +24,7 @@ struct Doctor: BlockingCommand {
 }
 
 struct Version: BlockingCommand {
-    static let configuration = CommandConfiguration(abstract: "Print scion's version and plugin ABI version.")
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print scion's version and plugin ABI version.")
     @OptionGroup var global: GlobalOptions
 
     func runBlocking() throws {

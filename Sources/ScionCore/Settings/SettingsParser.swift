@@ -21,7 +21,10 @@ enum SettingsParser {
             // Yams composes an alias as the anchored node itself (shared, not
             // copied); the parser must outlive the conversion, which counts
             // repeated anchors, because nodes hold their anchors weakly.
-            parser = try Parser(yaml: text)
+            // Every scalar is text to the settings schema, so no tag resolution
+            // (Yams' default resolver compiles a dozen ICU regexes at first use,
+            // about 2 ms of every command); null is recognised below.
+            parser = try Parser(yaml: text, resolver: .basic)
             root = try parser.singleRoot()
         } catch let error as YamlError {
             throw ScionError(.invalidSettings, "\(source):\(describe(error))", cause: error)
@@ -54,7 +57,7 @@ enum SettingsParser {
         }
         switch node {
         case .scalar(let scalar):
-            if scalar.tag.description == Tag.Name.null.rawValue { return SettingsNode(.null, origin: origin, keyOrigin: keyOrigin) }
+            if isNull(scalar) { return SettingsNode(.null, origin: origin, keyOrigin: keyOrigin) }
             return SettingsNode(.scalar(scalar.string), origin: origin, keyOrigin: keyOrigin)
         case .sequence(let sequence):
             return SettingsNode(
@@ -77,6 +80,14 @@ enum SettingsParser {
         case .alias:
             throw ScionError(.invalidSettings, "\(origin): YAML aliases are not supported in settings")
         }
+    }
+
+    /// YAML 1.2's core-schema nulls, written plainly (`key:`, `~`, `null`), or tagged `!!null`.
+    private static let nullSpellings: Set<String> = ["", "~", "null", "Null", "NULL"]
+
+    private static func isNull(_ scalar: Node.Scalar) -> Bool {
+        if scalar.tag.description == Tag.Name.null.rawValue { return true }
+        return scalar.style == .plain && nullSpellings.contains(scalar.string)
     }
 
     private static func describe(_ error: YamlError) -> String {
