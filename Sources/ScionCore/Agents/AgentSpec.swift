@@ -96,6 +96,6 @@ extension AgentStore {
     }
 
     public func saveSpec(_ spec: AgentSpec, for name: String) throws {
-        try AtomicFile.write(Self.encoder.encode(spec), to: specPath(name))
+        try AtomicFile.write(Self.encoder.encode(spec), to: specPath(name), durable: false)
     }
 }

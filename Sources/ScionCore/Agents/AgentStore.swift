@@ -65,7 +65,7 @@ public struct AgentStore: Sendable {
     public func save(_ record: AgentRecord) throws {
         var record = record
         record.updatedAt = Date()
-        try AtomicFile.write(Self.encoder.encode(record), to: recordPath(record.name))
+        try AtomicFile.write(Self.encoder.encode(record), to: recordPath(record.name), durable: false)
     }
 
     /// Every agent folder: its record, or nil where the record is missing.

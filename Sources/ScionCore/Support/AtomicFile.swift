@@ -4,9 +4,12 @@ import Glibc
 #endif
 
 /// Writes files so that a reader sees the old content or the new one, never
-/// half of either: write a sibling temporary file, rename over. `durable`
-/// adds an fsync first, for state that must survive a power cut (records,
-/// settings); files regenerated on every launch skip it.
+/// half of either: write a sibling temporary file, rename over. That is
+/// what makes a killed command safe. `durable` adds an fsync first, for what
+/// the user wrote (settings, trust). Agent records skip it: an fsync after a
+/// worktree checkout flushes the whole checkout (tens of ms on every start),
+/// git itself does not fsync by default, and after a power cut `list` and
+/// `doctor` reconcile an older record with what is really there.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String, mode: mode_t = 0o644, durable: Bool = true) throws {
         let directory = (path as NSString).deletingLastPathComponent

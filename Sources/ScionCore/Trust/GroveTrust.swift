@@ -29,11 +29,11 @@ public struct GroveTrust: Sendable {
     }
 
     public func status() -> [FileStatus] {
-        let entries = store.entries()
+        let fingerprints = store.fingerprints()
         return files().compactMap { path in
             guard let data = Self.content(path) else { return nil }
             return FileStatus(
-                path: TrustStore.canonicalPath(path), state: store.state(of: path, data: data, entries: entries),
+                path: TrustStore.canonicalPath(path), state: store.state(of: path, data: data, fingerprints: fingerprints),
                 sha256: TrustStore.sha256(data))
         }
     }
@@ -59,9 +59,9 @@ public struct GroveTrust: Sendable {
     /// True when every file of the template folder is trusted as it is now
     /// (an added file makes the template untrusted too).
     public static func isTrusted(templateDirectory: String, store: TrustStore) -> Bool {
-        let entries = store.entries()
+        let fingerprints = store.fingerprints()
         return filesUnder(templateDirectory).allSatisfy { path in
-            Self.content(path).map { store.state(of: path, data: $0, entries: entries) == .trusted } ?? true
+            Self.content(path).map { store.state(of: path, data: $0, fingerprints: fingerprints) == .trusted } ?? true
         }
     }
 

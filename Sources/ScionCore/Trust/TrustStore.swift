@@ -62,22 +62,36 @@ public struct TrustStore: Sendable {
     /// Every entry; an unreadable or malformed store counts as empty (so
     /// nothing is trusted) and says so once.
     public func entries() -> [String: Entry] {
-        guard let data = FileManager.default.contents(atPath: file) else { return [:] }
-        do {
-            let document = try Self.decoder.decode(Document.self, from: data)
-            return Dictionary(document.files.map { ($0.path, $0) }) { $1 }
-        } catch {
-            TrustNotice.shared.announce(
-                "\(file) is not valid JSON (\(error.localizedDescription)); no repository file counts as trusted until `scion trust` rewrites it")
-            return [:]
-        }
+        decodedFiles(Document.self).map { Dictionary($0.files.map { ($0.path, $0) }) { $1 } } ?? [:]
+    }
+
+    /// Each trusted path's SHA-256: what `state` needs, read without the
+    /// dates (every command that loads a grove's settings asks).
+    public func fingerprints() -> [String: String] {
+        decodedFiles(FingerprintDocument.self).map { Dictionary($0.files.map { ($0.path, $0.sha256) }) { $1 } } ?? [:]
     }
 
     /// The state of a file whose content is `data`, read from `path`.
-    public func state(of path: String, data: Data, entries: [String: Entry]? = nil) -> State {
-        let entries = entries ?? self.entries()
-        guard let entry = entries[Self.canonicalPath(path)] else { return .untrusted }
-        return entry.sha256 == Self.sha256(data) ? .trusted : .changed
+    public func state(of path: String, data: Data, fingerprints: [String: String]? = nil) -> State {
+        let fingerprints = fingerprints ?? self.fingerprints()
+        guard let sha256 = fingerprints[Self.canonicalPath(path)] else { return .untrusted }
+        return sha256 == Self.sha256(data) ? .trusted : .changed
+    }
+
+    private struct FingerprintDocument: Decodable {
+        struct File: Decodable { var path: String; var sha256: String }
+        var files: [File]
+    }
+
+    private func decodedFiles<D: Decodable>(_ type: D.Type) -> D? {
+        guard let data = FileManager.default.contents(atPath: file) else { return nil }
+        do {
+            return try Self.decoder.decode(type, from: data)
+        } catch {
+            TrustNotice.shared.announce(
+                "\(file) is not valid JSON (\(error.localizedDescription)); no repository file counts as trusted until `scion trust` rewrites it")
+            return nil
+        }
     }
 
     /// Records `files` (path and current content) as trusted and removes
