@@ -11,6 +11,7 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
             case failedPrecondition = "failed_precondition", abiMismatch = "abi_mismatch", `internal`
             case invalidSettings = "invalid_settings", notInGrove = "not_in_grove", plugin
             case wouldLoseWork = "would_lose_work"
+            case notPermitted = "not_permitted"
         }
 
         private let value: Value
@@ -31,6 +32,9 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
         public static let plugin = Code(Value.plugin)
         /// Refused because it would lose work: unmerged commits, uncommitted files.
         public static let wouldLoseWork = Code(Value.wouldLoseWork)
+        /// Refused to an agent: outside its authority (not its descendant,
+        /// not its grove, the host's settings) or over a limit (AgentLimits).
+        public static let notPermitted = Code(Value.notPermitted)
 
         public var description: String { value.rawValue }
 
@@ -68,6 +72,7 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
         case .plugin, .abiMismatch: return 6
         case .unavailable: return 7
         case .wouldLoseWork: return 8
+        case .notPermitted: return 9
         default: return 1
         }
     }

@@ -54,6 +54,7 @@ extension Orchestrator {
     /// asked where it runs).
     public func list() throws -> [AgentStatus] {
         let entries = store.all()
+        restartBrokerIfNeeded(entries.compactMap(\.record))
         // Keyed by runtime entry (Reconciler.key): what it reported.
         var reported: [String: [RuntimeAgent]] = [:]
         let live: Set<AgentPhase> = [.running, .starting, .stopping]
@@ -197,7 +198,10 @@ extension Orchestrator {
         }
         do {
             let state = try log.refresh(exit: exit) { try harness(record.harness, wantedBy: "agent \(record.name)") }
-            if let notify = state.notify { notifier.notify(agent: record.name, activity: notify) }
+            if let notify = state.notify {
+                notifier.notify(agent: record.name, activity: notify)
+                notifyParent(of: record, notify)
+            }
             return state.activity
         } catch {
             logger.warning("cannot update agent \(record.name)'s activity: \(error)")

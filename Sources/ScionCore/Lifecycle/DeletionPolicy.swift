@@ -92,10 +92,18 @@ public struct DeleteOptions: Sendable {
     public var preserveBranch: Bool
     /// Delete even if work would be lost (the tip SHA is still reported).
     public var force: Bool
+    /// Delete the agent's descendants first (deepest first); without it an
+    /// agent with children is refused.
+    public var cascade: Bool
+    /// Agents deleted by the same command: children among them do not keep
+    /// their parent from going.
+    public var together: Set<String>
 
-    public init(preserveBranch: Bool = false, force: Bool = false) {
+    public init(preserveBranch: Bool = false, force: Bool = false, cascade: Bool = false, together: Set<String> = []) {
         self.preserveBranch = preserveBranch
         self.force = force
+        self.cascade = cascade
+        self.together = together
     }
 }
 

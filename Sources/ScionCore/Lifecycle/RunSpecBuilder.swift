@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ScionAgentEvents
 import ScionPluginKit
 #if canImport(Glibc)
 import Glibc
@@ -97,6 +98,14 @@ struct RunSpecBuilder {
         env.merge(auth.env) { $1 }
         var mounts = try AgentConfiguration.mounts(configuration.volumes, relativeTo: grove.root, settings: settings.tree)
             + helper.mounts(isolated: capabilities.isolated)
+        if capabilities.isolated && capabilities.sharesHostPaths {
+            // The agent's own broker socket: its `scion` runs on the host as this agent.
+            let broker = orchestrator.broker
+            let directory = try broker.prepareSocketDirectory(for: record.name)
+            mounts.append(RunSpec.Mount(source: directory, target: BrokerWire.containerDirectory, readOnly: true))
+            env[BrokerWire.socketVariable] = BrokerWire.containerSocket
+            try broker.ensureRunning(scionPath: context.executablePath, environment: context.environment)
+        }
         if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
             let gitDirectory = try WorktreeManager(repositoryPath: repository).commonDirectory()
             if capabilities.isolated {

@@ -46,6 +46,8 @@ public struct Settings: Sendable {
     public var tmuxConfig: String?
     public var useUserTmuxConfig: Bool
     public var notifyCommand: [String]?
+    /// `agents.*`: limits on what agents start, and parent notifications.
+    public var agents: AgentLimits
 
     public let tree: SettingsNode
     public let warnings: [String]
@@ -100,6 +102,7 @@ public struct Settings: Sendable {
         tmuxConfig = try root.string("tmux.config").map { TildePath.expand($0, home: userHome) }
         useUserTmuxConfig = try root.bool("tmux.use_user_config") ?? true
         notifyCommand = try root.strings("notify.command")
+        agents = try AgentLimits(root)
     }
 
     /// `resources: {memory, cpus}`; a value of another shape, or a size

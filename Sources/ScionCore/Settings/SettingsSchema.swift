@@ -26,6 +26,11 @@ indirect enum SettingsSchema {
         "git": .mapping(["author": .mapping(["name": .leaf, "email": .leaf])]),
         "tmux": .mapping(["config": .leaf, "use_user_config": .leaf]),
         "notify": .mapping(["command": .list]),
+        // Issue 11: what agents may start (AgentLimits) and how a parent hears of its children.
+        "agents": .mapping([
+            "max_children": .leaf, "max_depth": .leaf, "max_per_grove": .leaf,
+            "child_profiles": .list, "child_harness_configs": .list, "notify_parent": .leaf,
+        ]),
     ])
 
     /// A template's scion-agent.yaml (`harness_config` is accepted for

@@ -1,0 +1,43 @@
+import Foundation
+import ScionCore
+import ScionTestSupport
+import Testing
+
+/// The grove broker on the real engines: started with the first container
+/// agent, started again by the next host command when killed, gone when no
+/// agent needs it.
+@Suite(
+    "the grove broker on docker and podman", .serialized,
+    .enabled(if: TestEngine.enabled, Comment(rawValue: TestEngine.disabledReason)))
+struct GroveBrokerTests {
+    static func brokerPID(_ sandbox: ScionSandbox) -> pid_t? {
+        (try? String(contentsOfFile: sandbox.path + "/.scion/broker.lock", encoding: .utf8))
+            .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    @Test("the broker starts with the first container agent, survives being killed (the next command starts it again) and exits once no agent needs it",
+          arguments: TestEngine.allCases)
+    func lifecycle(engine: TestEngine) throws {
+        let world = try EngineWorld(engine)
+        let sandbox = world.sandbox
+        let broker = GroveBroker(grove: Grove(directory: sandbox.path + "/.scion", isGlobal: false))
+        #expect(!broker.isRunning)
+        try sandbox.check("start", "one", "--harness", "shell", "sleep 120")
+        #expect(broker.isRunning, "no broker after the first container agent started")
+        let inside = try engine.exec(world.container("one"), "scion", "list", "--format", "json")
+        #expect(inside.status == 0 && inside.stdout.contains(#""name" : "one""#), "\(inside.stdout) \(inside.stderr)")
+
+        let pid = try #require(Self.brokerPID(sandbox))
+        kill(pid, SIGKILL)
+        #expect(Shell.eventually(timeout: 10) { !broker.isRunning })
+        let down = try engine.exec(world.container("one"), "scion", "list")
+        #expect(down.status == 7 && down.stderr.contains("broker"), "\(down.stderr)")
+        try sandbox.check("list")
+        #expect(Shell.eventually(timeout: 10) {
+            (try? engine.exec(world.container("one"), "scion", "list"))?.status == 0
+        }, "the broker did not come back with the next host command")
+
+        try sandbox.check("delete", "--force", "one")
+        #expect(Shell.eventually(timeout: 20) { !broker.isRunning }, "the broker stayed with no agent to serve")
+    }
+}
