@@ -29,6 +29,8 @@ public enum BrokerWire {
     /// Longest request accepted (the arguments, a task among them).
     public static let maxRequest = 8 << 20
     public static let headerSize = 5
+    /// Tries, 100 ms apart, before the broker counts as unreachable.
+    static let connectAttempts = 30
 
     public static func frame(_ type: UInt8, _ payload: [UInt8]) -> [UInt8] {
         let count = UInt32(payload.count)
@@ -78,10 +80,17 @@ public enum BrokerWire {
             for (index, byte) in path.enumerated() { raw[index] = byte }
             raw[path.count] = 0
         }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        // A freshly started agent may ask before the broker has opened its
+        // socket (it looks for new agents twice a second): retry a moment.
+        var connected: Int32 = -1
+        for attempt in 0..<connectAttempts {
+            connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
             }
+            guard connected != 0, errno == ENOENT || errno == ECONNREFUSED, attempt + 1 < connectAttempts else { break }
+            usleep(100_000)
         }
         guard connected == 0 else {
             let reason = errno == ENOENT ? "there is no broker socket at \(socketPath)"
