@@ -18,7 +18,7 @@ while (($#)); do
     esac
     shift
 done
-bin=${bin:-$(swift build --package-path "$root" --show-bin-path)}
+bin=$(cd "${bin:-$(swift build --package-path "$root" --show-bin-path)}" && pwd)
 scion="$bin/scion"
 image=scion-test:latest
 [[ $engine == podman ]] && image=localhost/scion-test:latest
@@ -51,7 +51,7 @@ done
 scion list
 scion wait part-alpha part-beta part-gamma --timeout 120 || { echo "a child did not complete"; exit 1; }
 for part in alpha beta gamma; do
-  if scion merge --help >/dev/null 2>&1; then
+  if scion help merge >/dev/null 2>&1; then
     scion merge "part-$part" || exit 1
   else
     git merge -q --no-edit "part-$part" || exit 1   # before `scion merge` (issue 13) is there

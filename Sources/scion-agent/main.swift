@@ -85,7 +85,7 @@ case "status":
     }
     exit(0)
 
-case "-h", "--help", "help":
+case "-h", "--help", "help" where calledAs != "scion" || environment(BrokerWire.socketVariable) == nil:
     print(usage())
     exit(0)
 
