@@ -44,7 +44,9 @@ struct BrokerMain {
         let service = BrokerService(broker: broker, scionPath: scionPath, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                // Returning (no agent needs it) is the normal end: shut down, exit 0.
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("broker \(getpid()) serves grove \(groveDirectory)")
         do {
             try await group.run()

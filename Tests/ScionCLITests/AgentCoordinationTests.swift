@@ -155,9 +155,9 @@ struct AgentCoordinationTests {
     @Test("scion wait exits with the outcome: 0 completed, 12 failed, 14 timed out; scion help agents prints the agents' instructions")
     func waitOutcomes() throws {
         let sandbox = try ScionSandbox()
-        try sandbox.check("start", "ok", "--harness", "shell", "true")
-        try sandbox.check("start", "bad", "--harness", "shell", "exit 3")
-        try sandbox.check("start", "slow", "--harness", "shell", "sleep 30")
+        for (name, task) in [("ok", "true"), ("bad", "exit 3"), ("slow", "sleep 30")] {
+            try sandbox.check("start", name, "--harness", "shell", task)
+        }
         let ok = try sandbox.scion("wait", "ok", "--timeout", "20s")
         #expect(ok.status == 0 && ok.stdout.contains("ok completed"), "\(ok.stdout) \(ok.stderr)")
         let bad = try sandbox.scion("wait", "bad", "--timeout", "20")
