@@ -133,6 +133,8 @@ struct AgentCoordinationTests {
     @Test("agents.max_children and agents.max_depth stop a runaway spawner, each refusal one sentence with exit 9", arguments: Place.allCases)
     func limits(place: Place) throws {
         guard let sandbox = try Self.sandbox(place) else { return }
+        let bad = try sandbox.scion("config", "set", "agents.max_children", "lots")
+        #expect(bad.status == 2 && bad.stderr.contains("agents.max_children must be a whole number of 0 or more"), "\(bad.stderr)")
         try sandbox.check("config", "set", "agents.max_children", "2")
         try sandbox.check("config", "set", "agents.max_depth", "1")
         let task = """

@@ -1,5 +1,6 @@
 import Foundation
 import ScionCore
+import ScionPluginKit
 import ScionTestSupport
 import Testing
 
@@ -39,5 +40,33 @@ struct GroveBrokerTests {
 
         try sandbox.check("delete", "--force", "one")
         #expect(Shell.eventually(timeout: 20) { !broker.isRunning }, "the broker stayed with no agent to serve")
+        let log = (try? String(contentsOfFile: broker.logPath, encoding: .utf8)) ?? ""
+        #expect(log.contains("exits: no agent needs it") && !log.contains("error"), "\(log)")
+    }
+
+    @Test("SIGTERM shuts the broker down gracefully: a command running through it finishes with its output and status",
+          arguments: TestEngine.allCases)
+    func gracefulShutdown(engine: TestEngine) throws {
+        let world = try EngineWorld(engine)
+        let sandbox = world.sandbox
+        let broker = GroveBroker(grove: Grove(directory: sandbox.path + "/.scion", isGlobal: false))
+        try sandbox.check("start", "one", "--harness", "shell", "sleep 120")
+        try sandbox.check("start", "slow", "--harness", "shell", "sleep 120")
+        let pid = try #require(Self.brokerPID(sandbox))
+        // A request that takes a while: waiting on a sibling for 3 s is refused at once, so wait on its own child.
+        let child = try engine.exec(world.container("one"), "scion", "start", "kid", "--harness", "shell", "sleep 120")
+        #expect(child.status == 0, "\(child.stderr)")
+        let waiting = try Subprocess.startPiped(
+            [engine.rawValue, "exec", world.container("one"), "scion", "wait", "kid", "--timeout", "3"],
+            environment: nil, workingDirectory: nil)
+        usleep(1_000_000)
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(waiting.pid, &status, 0)
+        close(waiting.stdout)
+        close(waiting.stderr)
+        #expect((status >> 8) & 0xFF == 14, "the running wait did not end with its own status (timed out)")
+        #expect(Shell.eventually(timeout: 10) { !broker.isRunning })
+        _ = try sandbox.scion("delete", "--force", "--cascade", "one")
     }
 }

@@ -1,6 +1,5 @@
 /// Who started whom: the `parent` of each record, as a tree. Built from the
-/// records of one grove; a parent that is gone (deleted with
-/// `--preserve`-like means, or an older record) makes its children roots.
+/// records of one grove; a parent that is gone makes its children roots.
 public struct Lineage: Sendable {
     /// Agent name to its parent's name (only parents that exist).
     public let parents: [String: String]
@@ -23,8 +22,7 @@ public struct Lineage: Sendable {
             var current = parents[name]
             while let step = current {
                 if seen.contains(step) {
-                    parents[name] = nil
-                    children[step]?.removeAll { $0 == name }
+                    if let parent = parents.removeValue(forKey: name) { children[parent]?.removeAll { $0 == name } }
                     break
                 }
                 seen.insert(step)
