@@ -56,7 +56,7 @@ struct BrokerConnection: Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment[AgentAuthority.agentVariable] = agent.name
         environment[AgentAuthority.groveVariable] = broker.grove.directory
-        environment["SCION_BROKERED"] = "1"
+        environment[AgentAuthority.brokeredVariable] = "1"
         return environment
     }
 

@@ -104,6 +104,9 @@ struct AgentCoordinationTests {
             scion config set default_harness_config shell; echo "config-set=$?" >> "$HOME/out.txt"
             scion look boss > /dev/null; echo "look=$?" >> "$HOME/out.txt"
             scion message boss "hello boss"; echo "message=$?" >> "$HOME/out.txt"
+            scion config get harness_configs > /dev/null; echo "config-get=$?" >> "$HOME/out.txt"
+            scion config get agents > /dev/null; echo "config-agents=$?" >> "$HOME/out.txt"
+            scion start leak --task-file /etc/passwd; echo "task-file=$?" >> "$HOME/out.txt"
             scion stop forged; echo "stop-child=$?" >> "$HOME/out.txt"
             sleep 60
             """
@@ -121,7 +124,12 @@ struct AgentCoordinationTests {
         #expect(try sandbox.check("logs", "rogue", "--journal").contains("message_sent to boss  hello boss"))
         #expect(Self.line(sandbox, "rogue", "out.txt", "forged=") == "forged=0")
         #expect(try sandbox.agent("boss")?["phase"] as? String == "running")
+        #expect(Self.line(sandbox, "rogue", "out.txt", "config-get=") == "config-get=9")
+        #expect(Self.line(sandbox, "rogue", "out.txt", "config-agents=") != "config-agents=9", "the limits are readable")
         if place != .local {
+            // A host file is not the container agent's to read.
+            #expect(Self.line(sandbox, "rogue", "out.txt", "task-file=") == "task-file=9")
+            #expect(try sandbox.agent("leak") == nil)
             // In a container the broker's socket is the identity: the child is rogue's.
             #expect(try sandbox.agent("forged")?["parent"] as? String == "rogue")
             #expect(Self.line(sandbox, "rogue", "out.txt", "stop-child=") == "stop-child=0")

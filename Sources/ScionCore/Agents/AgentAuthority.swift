@@ -14,15 +14,47 @@ import Foundation
 public struct AgentAuthority: Sendable {
     public static let agentVariable = "SCION_AGENT"
     public static let groveVariable = "SCION_GROVE"
+    /// Set by the grove broker in the scion it runs for a container agent
+    /// (whose working directory is then that agent's worktree on the host).
+    public static let brokeredVariable = "SCION_BROKERED"
 
     /// The acting agent, nil for the user.
     public let actor: String?
+    /// A container agent's command run on the host by the broker.
+    public let brokered: Bool
 
     public init(environment: [String: String]) {
         actor = environment[Self.agentVariable].flatMap { $0.isEmpty ? nil : $0 }
+        brokered = actor != nil && environment[Self.brokeredVariable] == "1"
     }
 
-    public init(actor: String?) { self.actor = actor }
+    public init(actor: String?, brokered: Bool = false) {
+        self.actor = actor
+        self.brokered = brokered
+    }
+
+    /// A container agent reads host files only in its own worktree (the
+    /// broker's working directory for it): `--task-file /etc/shadow` would
+    /// hand it a host file through a child's task.
+    public func requireOwnFile(_ path: String, workingDirectory: String) throws {
+        guard let actor, brokered else { return }
+        let absolute = path.hasPrefix("/") ? path : workingDirectory + "/" + path
+        let resolved = URL(fileURLWithPath: absolute).resolvingSymlinksInPath().path
+        let root = URL(fileURLWithPath: workingDirectory).resolvingSymlinksInPath().path
+        guard resolved.hasPrefix(root + "/") else {
+            throw ScionError(.notPermitted, "agent \(actor) may read files only in its own worktree (\(root)), not \(path)")
+        }
+    }
+
+    /// Agents may read the `agents.*` settings (their limits), not the
+    /// rest, which may hold the user's keys in `env`.
+    public func requireReadableSetting(_ key: String?) throws {
+        guard let actor else { return }
+        if let key, key == "agents" || key.hasPrefix("agents.") { return }
+        throw ScionError(
+            .notPermitted,
+            "agent \(actor) may read only the agents.* settings (`scion config get agents`), not \(key ?? "every setting")")
+    }
 
     /// Refuses an operation reserved to the user (settings, trust, templates).
     public func requireUser(_ operation: String) throws {
