@@ -104,6 +104,7 @@ struct AgentCoordinationTests {
             scion config set default_harness_config shell; echo "config-set=$?" >> "$HOME/out.txt"
             scion look boss > /dev/null; echo "look=$?" >> "$HOME/out.txt"
             scion message boss "hello boss"; echo "message=$?" >> "$HOME/out.txt"
+            scion message --broadcast "all hands"; echo "broadcast=$?" >> "$HOME/out.txt"
             scion config get harness_configs > /dev/null; echo "config-get=$?" >> "$HOME/out.txt"
             scion config get agents > /dev/null; echo "config-agents=$?" >> "$HOME/out.txt"
             scion start leak --task-file /etc/passwd; echo "task-file=$?" >> "$HOME/out.txt"
@@ -122,6 +123,10 @@ struct AgentCoordinationTests {
         // The delivery is in both journals.
         #expect(try sandbox.check("logs", "boss", "--journal").contains("message_received from rogue  hello boss"))
         #expect(try sandbox.check("logs", "rogue", "--journal").contains("message_sent to boss  hello boss"))
+        // A broadcast reaches the others, not the sender itself.
+        #expect(Self.line(sandbox, "rogue", "out.txt", "broadcast=") == "broadcast=0")
+        #expect(try sandbox.check("logs", "boss", "--journal").contains("message_received from rogue  all hands"))
+        #expect(!(try sandbox.check("logs", "rogue", "--journal")).contains("message_received from rogue"))
         #expect(Self.line(sandbox, "rogue", "out.txt", "forged=") == "forged=0")
         #expect(try sandbox.agent("boss")?["phase"] as? String == "running")
         #expect(Self.line(sandbox, "rogue", "out.txt", "config-get=") == "config-get=9")
@@ -160,6 +165,17 @@ struct AgentCoordinationTests {
         let names = try sandbox.agents().compactMap { $0["name"] as? String }.sorted()
         #expect(names == ["kid1", "kid2", "spawner"])
         _ = try sandbox.scion("delete", "--force", "--cascade", "spawner")
+    }
+
+    @Test("agents.max_per_grove limits every start, the user's too, with exit 9 and the key to change")
+    func groveLimit() throws {
+        let sandbox = try ScionSandbox()
+        try sandbox.check("config", "set", "agents.max_per_grove", "1")
+        try sandbox.check("start", "first", "--harness", "shell", "sleep 30")
+        let second = try sandbox.scion("start", "second", "--harness", "shell", "sleep 30")
+        #expect(second.status == 9)
+        #expect(second.stderr == "error: cannot start agent second: the grove already has 1 agents, its limit (settings agents.max_per_grove)\n")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.agentDirectory("second")), "a refused start left its folder")
     }
 
     @Test("scion wait exits with the outcome: 0 completed, 12 failed, 14 timed out; scion help agents prints the agents' instructions")
