@@ -113,11 +113,11 @@ struct AgentCoordinationTests {
             """
         try sandbox.check("start", "rogue", "--harness", "shell", task)
         #expect(Self.line(sandbox, "rogue", "out.txt", "stop-child=") != nil, "\(Self.window(sandbox, "rogue"))")
-        #expect(Self.line(sandbox, "rogue", "out.txt", "stop-sibling=") == "stop-sibling=9")
-        #expect(Self.line(sandbox, "rogue", "out.txt", "wait-sibling=") == "wait-sibling=9")
-        #expect(Self.line(sandbox, "rogue", "out.txt", "delete-sibling=") == "delete-sibling=9")
-        #expect(Self.line(sandbox, "rogue", "out.txt", "other-grove=") == "other-grove=9")
-        #expect(Self.line(sandbox, "rogue", "out.txt", "config-set=") == "config-set=9")
+        #expect(Self.line(sandbox, "rogue", "out.txt", "stop-sibling=") == "stop-sibling=15")
+        #expect(Self.line(sandbox, "rogue", "out.txt", "wait-sibling=") == "wait-sibling=15")
+        #expect(Self.line(sandbox, "rogue", "out.txt", "delete-sibling=") == "delete-sibling=15")
+        #expect(Self.line(sandbox, "rogue", "out.txt", "other-grove=") == "other-grove=15")
+        #expect(Self.line(sandbox, "rogue", "out.txt", "config-set=") == "config-set=15")
         #expect(Self.line(sandbox, "rogue", "out.txt", "look=") == "look=0")
         #expect(Self.line(sandbox, "rogue", "out.txt", "message=") == "message=0")
         // The delivery is in both journals.
@@ -129,11 +129,11 @@ struct AgentCoordinationTests {
         #expect(!(try sandbox.check("logs", "rogue", "--journal")).contains("message_received from rogue"))
         #expect(Self.line(sandbox, "rogue", "out.txt", "forged=") == "forged=0")
         #expect(try sandbox.agent("boss")?["phase"] as? String == "running")
-        #expect(Self.line(sandbox, "rogue", "out.txt", "config-get=") == "config-get=9")
-        #expect(Self.line(sandbox, "rogue", "out.txt", "config-agents=") != "config-agents=9", "the limits are readable")
+        #expect(Self.line(sandbox, "rogue", "out.txt", "config-get=") == "config-get=15")
+        #expect(Self.line(sandbox, "rogue", "out.txt", "config-agents=") != "config-agents=15", "the limits are readable")
         if place != .local {
             // A host file is not the container agent's to read.
-            #expect(Self.line(sandbox, "rogue", "out.txt", "task-file=") == "task-file=9")
+            #expect(Self.line(sandbox, "rogue", "out.txt", "task-file=") == "task-file=15")
             #expect(try sandbox.agent("leak") == nil)
             // In a container the broker's socket is the identity: the child is rogue's.
             #expect(try sandbox.agent("forged")?["parent"] as? String == "rogue")
@@ -143,7 +143,7 @@ struct AgentCoordinationTests {
         #expect(journal.components(separatedBy: #""refused""#).count - 1 >= 3, "refusals in the journal: \(journal)")
     }
 
-    @Test("agents.max_children and agents.max_depth stop a runaway spawner, each refusal one sentence with exit 9", arguments: Place.allCases)
+    @Test("agents.max_children and agents.max_depth stop a runaway spawner, each refusal one sentence with exit 15", arguments: Place.allCases)
     func limits(place: Place) throws {
         guard let sandbox = try Self.sandbox(place) else { return }
         let bad = try sandbox.scion("config", "set", "agents.max_children", "lots")
@@ -155,25 +155,25 @@ struct AgentCoordinationTests {
             sleep 90
             """
         try sandbox.check("start", "spawner", "--harness", "shell", task)
-        #expect(Self.line(sandbox, "spawner", "out.txt", "kid4=") == "kid4=9", "\(Self.window(sandbox, "spawner"))")
+        #expect(Self.line(sandbox, "spawner", "out.txt", "kid4=") == "kid4=15", "\(Self.window(sandbox, "spawner"))")
         #expect(Self.line(sandbox, "spawner", "out.txt", "kid1=") == "kid1=0")
         #expect(Self.line(sandbox, "spawner", "out.txt", "kid2=") == "kid2=0")
-        #expect(Self.line(sandbox, "spawner", "out.txt", "kid3=") == "kid3=9")
+        #expect(Self.line(sandbox, "spawner", "out.txt", "kid3=") == "kid3=15")
         let errors = (try? String(contentsOfFile: sandbox.agentDirectory("spawner") + "/home/err.txt", encoding: .utf8)) ?? ""
         #expect(errors.contains("error: cannot start agent kid3: agent spawner already has 2 children (kid1, kid2), its limit; delete one first (settings agents.max_children)"), "\(errors)")
-        #expect(Self.line(sandbox, "kid1", "out.txt", "grand=") == "grand=9", "max_depth 1 lets no grandchild start")
+        #expect(Self.line(sandbox, "kid1", "out.txt", "grand=") == "grand=15", "max_depth 1 lets no grandchild start")
         let names = try sandbox.agents().compactMap { $0["name"] as? String }.sorted()
         #expect(names == ["kid1", "kid2", "spawner"])
         _ = try sandbox.scion("delete", "--force", "--cascade", "spawner")
     }
 
-    @Test("agents.max_per_grove limits every start, the user's too, with exit 9 and the key to change")
+    @Test("agents.max_per_grove limits every start, the user's too, with exit 15 and the key to change")
     func groveLimit() throws {
         let sandbox = try ScionSandbox()
         try sandbox.check("config", "set", "agents.max_per_grove", "1")
         try sandbox.check("start", "first", "--harness", "shell", "sleep 30")
         let second = try sandbox.scion("start", "second", "--harness", "shell", "sleep 30")
-        #expect(second.status == 9)
+        #expect(second.status == 15)
         #expect(second.stderr == "error: cannot start agent second: the grove already has 1 agents, its limit (settings agents.max_per_grove)\n")
         #expect(!FileManager.default.fileExists(atPath: sandbox.agentDirectory("second")), "a refused start left its folder")
     }
@@ -195,6 +195,6 @@ struct AgentCoordinationTests {
         #expect(try sandbox.scion("wait", "nosuch").status == 3)
         let help = try sandbox.check("help", "agents")
         #expect(help.contains("scion wait <child>") && help.contains("scion merge <child>"))
-        #expect(help.contains("exits 9"))
+        #expect(help.contains("exits 15"))
     }
 }

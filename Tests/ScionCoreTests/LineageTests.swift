@@ -31,13 +31,13 @@ struct LineageTests {
         #expect(looped.treeOrder.count == 2)
     }
 
-    @Test("an agent may act only on its own descendants; the refusal names what it is and exits 9")
+    @Test("an agent may act only on its own descendants; the refusal names what it is and exits 15")
     func authority() throws {
         let api = AgentAuthority(actor: "api")
         try api.requireDescendant("tests", lineage: lineage, to: "stop")
         let parent = #expect(throws: ScionError.self) { try api.requireDescendant("lead", lineage: lineage, to: "stop") }
         #expect(parent?.message == "agent api may stop only its own descendants, not its ancestor lead (its descendants: tests)")
-        #expect(parent?.exitCode == 9)
+        #expect(parent?.exitCode == 15)
         let sibling = #expect(throws: ScionError.self) { try api.requireDescendant("docs", lineage: lineage, to: "delete") }
         #expect(sibling?.message.contains("not docs") == true)
         try AgentAuthority(actor: nil).requireDescendant("lead", lineage: lineage, to: "stop")

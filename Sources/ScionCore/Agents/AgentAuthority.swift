@@ -10,7 +10,7 @@ import Foundation
 /// and message the agents of its own grove, and wait on, stop, resume and
 /// delete its own descendants; nothing in another grove, nothing of its
 /// ancestors or siblings, and not the host's settings, trust or templates.
-/// Every refusal is one sentence (exit 9) and a line in the agent's journal.
+/// Every refusal is one sentence (exit 15) and a line in the agent's journal.
 public struct AgentAuthority: Sendable {
     public static let agentVariable = "SCION_AGENT"
     public static let groveVariable = "SCION_GROVE"

@@ -72,7 +72,7 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
         case .plugin, .abiMismatch: return 6
         case .unavailable: return 7
         case .wouldLoseWork: return 8
-        case .notPermitted: return 9
+        case .notPermitted: return 15
         default: return 1
         }
     }

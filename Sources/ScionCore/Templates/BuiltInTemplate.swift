@@ -52,7 +52,7 @@ enum BuiltInTemplate {
         wait on, stop and delete your own descendants; not your parent, siblings,
         other groves or the host's settings. Limits (`scion config get agents`)
         cap how many children you may have, how deep the tree may grow and which
-        harness configs and profiles children may use; a refusal exits 9 and says which.
+        harness configs and profiles children may use; a refusal exits 15 and says which.
 
         """
 }
