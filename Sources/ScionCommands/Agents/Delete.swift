@@ -45,12 +45,14 @@ struct AgentDeletion {
     var global: GlobalOptions
     var preserveBranch: Bool
     var force: Bool
+    /// A squash-merged branch tip whose commits need no question (`merge --squash --delete`).
+    var acceptedTip: String? = nil
 
     /// Deletes every name; prints plain lines as it goes, or one JSON
     /// document at the end. Throws the first failure's exit status.
     @discardableResult
     func delete(_ names: [String], with orchestrator: Orchestrator, json: Bool = true) throws -> [DeleteOutcome] {
-        let options = DeleteOptions(preserveBranch: preserveBranch, force: force)
+        let options = DeleteOptions(preserveBranch: preserveBranch, force: force, acceptedTip: acceptedTip)
         let global = self.global
         // In parallel (bounded); questions are asked one at a time.
         let questions = NSLock()

@@ -22,14 +22,23 @@ struct List: BlockingCommand {
             return
         }
         Output.table(
-            ["NAME", "PHASE", "ACTIVITY", "HARNESS", "RUNTIME", "BRANCH", "AGE", "DETAIL"],
+            ["NAME", "PHASE", "ACTIVITY", "HARNESS", "RUNTIME", "BRANCH", "+/-", "AGE", "DETAIL"],
             agents.map { agent in
                 [
                     agent.name, agent.phase.rawValue, agent.activity?.rawValue ?? "-",
                     agent.record?.harnessConfig ?? "-", agent.record?.runtime ?? "-", agent.record?.branch ?? "-",
+                    Self.progressCell(agent.progress),
                     Output.age(agent.record?.startedAt ?? agent.record?.createdAt),
                     agent.problem.map { "problem: \($0)" } ?? agent.activityMessage ?? agent.detail ?? "",
                 ]
             })
+    }
+
+    /// `+2 -1 *`: commits ahead of and behind its base, `*` for uncommitted files.
+    static func progressCell(_ progress: BranchProgress?) -> String {
+        guard let progress, progress.ahead != nil || progress.dirty != nil else { return "-" }
+        var cell = "+\(progress.ahead ?? 0) -\(progress.behind ?? 0)"
+        if progress.dirty == true { cell += " *" }
+        return cell
     }
 }

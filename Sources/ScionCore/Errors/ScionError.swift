@@ -11,6 +11,7 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
             case failedPrecondition = "failed_precondition", abiMismatch = "abi_mismatch", `internal`
             case invalidSettings = "invalid_settings", notInGrove = "not_in_grove", plugin
             case wouldLoseWork = "would_lose_work"
+            case mergeConflict = "merge_conflict"
         }
 
         private let value: Value
@@ -31,6 +32,8 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
         public static let plugin = Code(Value.plugin)
         /// Refused because it would lose work: unmerged commits, uncommitted files.
         public static let wouldLoseWork = Code(Value.wouldLoseWork)
+        /// A merge stopped on conflicts (issue 13), left for the user to resolve or abort.
+        public static let mergeConflict = Code(Value.mergeConflict)
 
         public var description: String { value.rawValue }
 
@@ -68,6 +71,7 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
         case .plugin, .abiMismatch: return 6
         case .unavailable: return 7
         case .wouldLoseWork: return 8
+        case .mergeConflict: return 9
         default: return 1
         }
     }

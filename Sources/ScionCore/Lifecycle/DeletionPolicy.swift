@@ -92,10 +92,15 @@ public struct DeleteOptions: Sendable {
     public var preserveBranch: Bool
     /// Delete even if work would be lost (the tip SHA is still reported).
     public var force: Bool
+    /// A branch tip whose commits the user accepted another way (`merge
+    /// --squash --delete` put their changes in a commit of their own): while
+    /// the branch is still at this tip, its commits are not work at risk.
+    public var acceptedTip: String?
 
-    public init(preserveBranch: Bool = false, force: Bool = false) {
+    public init(preserveBranch: Bool = false, force: Bool = false, acceptedTip: String? = nil) {
         self.preserveBranch = preserveBranch
         self.force = force
+        self.acceptedTip = acceptedTip
     }
 }
 
@@ -147,7 +152,7 @@ struct DeletionPolicy {
             if let branch = record?.branch, let work = try WorktreeManager(repositoryPath: repository).branchWork(branch) {
                 risk.tip = work.tip
                 risk.shortTip = work.shortTip
-                if risk.deletesBranch { risk.unmergedCommits = work.unmergedCommits }
+                if risk.deletesBranch && work.tip != options.acceptedTip { risk.unmergedCommits = work.unmergedCommits }
             } else {
                 risk.deletesBranch = false
             }
