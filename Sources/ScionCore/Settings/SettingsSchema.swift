@@ -26,6 +26,8 @@ indirect enum SettingsSchema {
         "git": .mapping(["author": .mapping(["name": .leaf, "email": .leaf])]),
         "tmux": .mapping(["config": .leaf, "use_user_config": .leaf]),
         "notify": .mapping(["command": .list]),
+        // Issue 13: bootstrapping an agent's worktree.
+        "worktree": .mapping(["copy": .list, "symlink": .list, "setup": .list, "setup_timeout": .leaf]),
     ])
 
     /// A template's scion-agent.yaml (`harness_config` is accepted for

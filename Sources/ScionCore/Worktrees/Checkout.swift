@@ -1,5 +1,8 @@
 import CGit2
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The checkout a command runs in (the user's main worktree, or an agent's
 /// worktree when run inside an agent), read through libgit2: what `diff`
@@ -132,5 +135,38 @@ public struct Checkout: Sendable {
 
     private static func trimmed(_ path: String) -> String {
         path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+    }
+}
+
+extension Checkout {
+    /// Ignored files and folders as git reports them: a folder that is
+    /// ignored as a whole is one entry (`isDirectory`), not searched.
+    public func ignoredEntries() throws -> [(path: String, isDirectory: Bool)] {
+        var repository: OpaquePointer?
+        guard git_repository_open_ext(&repository, root, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) == 0 else {
+            throw ScionError(.notFound, "cannot open the git checkout at \(root)")
+        }
+        defer { git_repository_free(repository) }
+        var options = git_status_options()
+        git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION))
+        options.show = GIT_STATUS_SHOW_WORKDIR_ONLY
+        options.flags = GIT_STATUS_OPT_INCLUDE_IGNORED.rawValue | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue
+            | GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue
+        var list: OpaquePointer?
+        guard git_status_list_new(&list, repository, &options) == 0 else {
+            throw ScionError(.internal, "cannot list the ignored files of \(root)")
+        }
+        defer { git_status_list_free(list) }
+        var entries: [(String, Bool)] = []
+        for index in 0..<git_status_list_entrycount(list) {
+            guard let entry = git_status_byindex(list, index), (entry.pointee.status.rawValue & GIT_STATUS_IGNORED.rawValue) != 0,
+                  let path = entry.pointee.index_to_workdir?.pointee.new_file.path else { continue }
+            var text = String(cString: path)
+            if text.hasSuffix("/") { text.removeLast() }
+            var info = stat()
+            let isDirectory = lstat(root + "/" + text, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+            entries.append((text, isDirectory))
+        }
+        return entries
     }
 }
