@@ -49,12 +49,15 @@ struct AgentDeletion {
     var preserveBranch: Bool
     var force: Bool
     var cascade = false
+    /// A squash-merged branch tip whose commits need no question (`merge --squash --delete`).
+    var acceptedTip: String? = nil
 
     /// Deletes every name; prints plain lines as it goes, or one JSON
     /// document at the end. Throws the first failure's exit status.
     @discardableResult
     func delete(_ names: [String], with orchestrator: Orchestrator, json: Bool = true) throws -> [DeleteOutcome] {
-        let options = DeleteOptions(preserveBranch: preserveBranch, force: force, cascade: cascade, together: Set(names))
+        let options = DeleteOptions(
+            preserveBranch: preserveBranch, force: force, cascade: cascade, together: Set(names), acceptedTip: acceptedTip)
         let global = self.global
         // In parallel (bounded); questions are asked one at a time.
         let questions = NSLock()

@@ -48,16 +48,25 @@ struct List: BlockingCommand {
         }
         let base = descendants.map { lineage.depth(of: $0) + 1 } ?? 0
         Output.table(
-            ["NAME", "PHASE", "ACTIVITY", "HARNESS", "RUNTIME", "BRANCH", "AGE", "DETAIL"],
+            ["NAME", "PHASE", "ACTIVITY", "HARNESS", "RUNTIME", "BRANCH", "+/-", "AGE", "DETAIL"],
             agents.map { agent in
                 let depth = ancestors == nil ? max(0, (position[agent.name]?.1 ?? 0) - base) : 0
                 return [
                     String(repeating: "  ", count: max(0, depth - 1)) + (depth > 0 ? "└─ " : "") + agent.name,
                     agent.phase.rawValue, agent.activity?.rawValue ?? "-",
                     agent.record?.harnessConfig ?? "-", agent.record?.runtime ?? "-", agent.record?.branch ?? "-",
+                    Self.progressCell(agent.progress),
                     Output.age(agent.record?.startedAt ?? agent.record?.createdAt),
                     agent.problem.map { "problem: \($0)" } ?? agent.activityMessage ?? agent.detail ?? "",
                 ]
             })
+    }
+
+    /// `+2 -1 *`: commits ahead of and behind its base, `*` for uncommitted files.
+    static func progressCell(_ progress: BranchProgress?) -> String {
+        guard let progress, progress.ahead != nil || progress.dirty != nil else { return "-" }
+        var cell = "+\(progress.ahead ?? 0) -\(progress.behind ?? 0)"
+        if progress.dirty == true { cell += " *" }
+        return cell
     }
 }

@@ -98,12 +98,20 @@ public struct DeleteOptions: Sendable {
     /// Agents deleted by the same command: children among them do not keep
     /// their parent from going.
     public var together: Set<String>
+    /// A branch tip whose commits the user accepted another way (`merge
+    /// --squash --delete` put their changes in a commit of their own): while
+    /// the branch is still at this tip, its commits are not work at risk.
+    public var acceptedTip: String?
 
-    public init(preserveBranch: Bool = false, force: Bool = false, cascade: Bool = false, together: Set<String> = []) {
+    public init(
+        preserveBranch: Bool = false, force: Bool = false, cascade: Bool = false, together: Set<String> = [],
+        acceptedTip: String? = nil
+    ) {
         self.preserveBranch = preserveBranch
         self.force = force
         self.cascade = cascade
         self.together = together
+        self.acceptedTip = acceptedTip
     }
 }
 
@@ -155,7 +163,7 @@ struct DeletionPolicy {
             if let branch = record?.branch, let work = try WorktreeManager(repositoryPath: repository).branchWork(branch) {
                 risk.tip = work.tip
                 risk.shortTip = work.shortTip
-                if risk.deletesBranch { risk.unmergedCommits = work.unmergedCommits }
+                if risk.deletesBranch && work.tip != options.acceptedTip { risk.unmergedCommits = work.unmergedCommits }
             } else {
                 risk.deletesBranch = false
             }

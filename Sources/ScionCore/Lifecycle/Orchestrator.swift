@@ -148,6 +148,7 @@ public final class Orchestrator: Sendable {
             try provisioner.provisionWorkspace(&record, branch: request.branch, base: request.base ?? parent?.branch)
             spec.baseRef = record.baseRef
             spec.baseCommit = record.baseCommit
+            if record.branch != nil { try bootstrapWorktree(record, spec: &spec) }
             try store.saveSpec(spec, for: record.name)
             record.phase = launching ? .starting : .created
             try store.save(record)
@@ -251,6 +252,10 @@ public final class Orchestrator: Sendable {
                 result = try runtimeClient.run(spec, progress: progress)
             }
             record.handle = result.handle
+            if runsSetup(agentSpec, record: record, resume: resume) {
+                try store.save(record)
+                try awaitSetup(record, spec: agentSpec, runtime: runtimeClient, sharesHostPaths: try runtimeClient.capabilities().sharesHostPaths)
+            }
             record.phase = .running
             record.startedAt = Date()
             try store.save(record)

@@ -116,9 +116,18 @@ struct RunSpecBuilder {
                 mounts.append(RunSpec.Mount(source: gitDirectory, target: gitDirectory))
             }
         }
+        var command = provision.command
+        if let setup = agentSpec.setup, orchestrator.runsSetup(agentSpec, record: record, resume: resume) {
+            try UntrustedDirectory(record.home).remove(WorktreeBootstrap.setupStatusPath)
+            command = WorktreeBootstrap.command(setup: setup, harness: command)
+        }
+        if capabilities.isolated {
+            // The worktree's links to the checkout's folders resolve in the container too.
+            mounts += (agentSpec.linkedFolders ?? []).map { RunSpec.Mount(source: $0, target: $0) }
+        }
         return RunSpec(
             name: runtimeName(of: record), agent: record.name, grove: grove.name, image: record.image,
-            command: provision.command, env: env, secretEnv: auth.env.keys.sorted(), labels: labels(record),
+            command: command, env: env, secretEnv: auth.env.keys.sorted(), labels: labels(record),
             workdir: record.worktree, home: record.home, mounts: mounts, resources: configuration.profile.resources,
             user: RunSpec.User(uid: getuid(), gid: getgid(), name: context.environment["USER"] ?? "scion"),
             session: SessionLayout(configFile: home.tmuxConfigPath), runtimeConfig: configuration.runtime.options)

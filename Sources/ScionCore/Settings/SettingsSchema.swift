@@ -31,6 +31,8 @@ indirect enum SettingsSchema {
             "max_children": .leaf, "max_depth": .leaf, "max_per_grove": .leaf,
             "child_profiles": .list, "child_harness_configs": .list, "notify_parent": .leaf,
         ]),
+        // Issue 13: bootstrapping an agent's worktree.
+        "worktree": .mapping(["copy": .list, "symlink": .list, "setup": .list, "setup_timeout": .leaf]),
     ])
 
     /// A template's scion-agent.yaml (`harness_config` is accepted for
