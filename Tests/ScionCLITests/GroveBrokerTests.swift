@@ -16,12 +16,16 @@ struct GroveBrokerTests {
             .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
+    /// A sandbox on the engine, and its grove's broker.
+    static func world(_ engine: TestEngine) throws -> (EngineWorld, ScionSandbox, GroveBroker) {
+        let world = try EngineWorld(engine)
+        return (world, world.sandbox, GroveBroker(grove: Grove(directory: world.sandbox.path + "/.scion", isGlobal: false)))
+    }
+
     @Test("the broker starts with the first container agent, survives being killed (the next command starts it again) and exits once no agent needs it",
           arguments: TestEngine.allCases)
     func lifecycle(engine: TestEngine) throws {
-        let world = try EngineWorld(engine)
-        let sandbox = world.sandbox
-        let broker = GroveBroker(grove: Grove(directory: sandbox.path + "/.scion", isGlobal: false))
+        let (world, sandbox, broker) = try Self.world(engine)
         #expect(!broker.isRunning)
         try sandbox.check("start", "one", "--harness", "shell", "sleep 120")
         #expect(broker.isRunning, "no broker after the first container agent started")
@@ -47,9 +51,7 @@ struct GroveBrokerTests {
     @Test("SIGTERM shuts the broker down gracefully: a command running through it finishes with its output and status",
           arguments: TestEngine.allCases)
     func gracefulShutdown(engine: TestEngine) throws {
-        let world = try EngineWorld(engine)
-        let sandbox = world.sandbox
-        let broker = GroveBroker(grove: Grove(directory: sandbox.path + "/.scion", isGlobal: false))
+        let (world, sandbox, broker) = try Self.world(engine)
         try sandbox.check("start", "one", "--harness", "shell", "sleep 120")
         try sandbox.check("start", "slow", "--harness", "shell", "sleep 120")
         let pid = try #require(Self.brokerPID(sandbox))
