@@ -32,6 +32,8 @@ let package = Package(
         .library(name: "ScionHarnessCodex", type: .dynamic, targets: ["ScionHarnessCodex"]),
         // Test only, never installed (scripts/install.sh installs Plugins/*).
         .library(name: "ScionTestRuntimeFaraway", type: .dynamic, targets: ["ScionTestRuntimeFaraway"]),
+        // Issue 11: the grove broker, a host-side process of its own (scion does not link swift-nio).
+        .executable(name: "scion-broker", targets: ["scion-broker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +41,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         // SHA-256 of the repository files the user trusts (`scion trust`); ScionCore only.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // Issue 11: the grove broker's server (scion-broker only).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "ScionPluginABI", path: "Sources/ScionPluginABI"),
@@ -87,6 +92,15 @@ let package = Package(
             name: "ScionTestRuntimeFaraway", dependencies: ["ScionPluginKit"], path: "Tests/Plugins/runtime-faraway",
             exclude: ["plugin.json"], linkerSettings: pluginLinkerSettings),
         .target(name: "ScionTestSupport", dependencies: ["ScionCore"], path: "Tests/ScionTestSupport"),
+        // Issue 11: the grove broker, serving the agents' `scion` over their own unix sockets.
+        .executableTarget(
+            name: "scion-broker",
+            dependencies: [
+                "ScionCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(name: "ScionCoreTests", dependencies: ["ScionCore", "ScionTestSupport"]),
         .testTarget(
             name: "ScionCLITests",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install scion, scion-agent and every plugin under a prefix (default
-# /usr/local): <prefix>/bin/{scion,scion-agent} and
+# Install scion, scion-agent, scion-broker and every plugin under a prefix (default
+# /usr/local): <prefix>/bin/{scion,scion-agent,scion-broker} and
 # <prefix>/lib/scion/plugins/<plugin>/{plugin.json,lib*.so}, where scion
 # finds them. Builds release first unless --bin names a build folder.
 #
@@ -23,7 +23,7 @@ if [[ -z $bin ]]; then
     bin=$(swift build -c release --package-path "$root" --show-bin-path)
 fi
 install -d "$prefix/bin" "$prefix/lib/scion/plugins"
-install -m 0755 "$bin/scion" "$bin/scion-agent" "$prefix/bin/"
+install -m 0755 "$bin/scion" "$bin/scion-agent" "$bin/scion-broker" "$prefix/bin/"
 for manifest in "$root"/Plugins/*/plugin.json; do
     folder=$(dirname "$manifest")
     name=$(basename "$folder")

@@ -17,8 +17,13 @@ public enum ScionCLI {
         let debug = arguments.contains("--debug")
         LoggingSystem.bootstrap { _ in StderrLogHandler(level: debug ? .debug : .warning) }
         do {
+            if arguments == ["help", "agents"] {
+                print(AgentInstructions.text, terminator: "")
+                return 0
+            }
             try checkHelpTopic(arguments)
             var command = try ScionCommand.parseAsRoot(arguments)
+            try checkAuthority(type(of: command))
             FileLock.holderCommand = holderName(of: type(of: command), arguments: arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
@@ -85,6 +90,19 @@ public enum ScionCLI {
         return path
     }
 
+    /// Commands only the user may run, never an agent (SCION_AGENT set):
+    /// they change the host's settings, trust, templates or other groves.
+    static let userOnlyCommands: [(ParsableCommand.Type, String)] = [
+        (ConfigSet.self, "change settings"), (ConfigUnset.self, "change settings"), (Trust.self, "trust a grove"),
+        (TemplatesCreate.self, "create templates"), (TemplatesDelete.self, "delete templates"),
+        (Init.self, "make a grove"), (Prune.self, "prune the grove"),
+    ]
+
+    static func checkAuthority(_ command: ParsableCommand.Type) throws {
+        guard let match = userOnlyCommands.first(where: { ObjectIdentifier($0.0) == ObjectIdentifier(command) }) else { return }
+        try AgentAuthority(environment: ProcessInfo.processInfo.environment).requireUser(match.1)
+    }
+
     /// `scion help nosuch` fails instead of printing the top-level help.
     static func checkHelpTopic(_ arguments: [String]) throws {
         guard arguments.first == "help", arguments.count > 1 else { return }
@@ -147,7 +165,8 @@ public struct ScionCommand: AsyncParsableCommand {
         version: version,
         subcommands: [
             Init.self, Start.self, Create.self, Stop.self, Resume.self, Delete.self, Prune.self, List.self, Watch.self,
-            Attach.self, Look.self, Logs.self, Message.self, TemplatesCommand.self, ConfigCommand.self,
+            Diff.self, Merge.self,
+            Attach.self, Look.self, Logs.self, Message.self, Wait.self, TemplatesCommand.self, ConfigCommand.self,
             PluginsCommand.self, Doctor.self, Trust.self, Version.self, Hook.self, StatusReport.self,
         ]
     )

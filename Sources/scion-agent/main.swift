@@ -85,16 +85,23 @@ case "status":
     }
     exit(0)
 
-case "-h", "--help", "help":
+case "-h", "--help", "help" where calledAs != "scion" || environment(BrokerWire.socketVariable) == nil:
     print(usage())
     exit(0)
 
 case let command?:
     if calledAs == "scion" {
-        fail(
-            "`scion \(command)` is not available inside a container agent: starting sub-agents, messaging and "
-                + "listing from inside a container need the host broker, which is not built yet. "
-                + "Inside an agent, `scion status` and `scion hook` work.", status: 1)
+        // Every other command runs on the host, through the grove broker,
+        // as this agent (the socket is the identity, not the environment).
+        let socket = environment(BrokerWire.socketVariable).flatMap { $0.isEmpty ? nil : $0 } ?? BrokerWire.containerSocket
+        do {
+            exit(try BrokerWire.run(socketPath: socket, arguments: arguments))
+        } catch .unreachable(let reason) {
+            fail(
+                "`scion \(command)` runs on the host through the grove broker, and \(reason); any scion command "
+                    + "in the grove on the host (for example `scion list`) starts it again. "
+                    + "`scion status` and `scion hook` work without it.", status: 7)
+        }
     }
     fail("unknown command \"\(command)\"\n\(usage())", status: 2)
 

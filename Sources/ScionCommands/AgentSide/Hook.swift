@@ -54,5 +54,11 @@ struct StatusReport: BlockingCommand {
         } catch {
             throw ScionError(.internal, "cannot record the status: \(error)")
         }
+        // A local agent's report reaches its parent now (a notice in its
+        // pane), not at the next `scion list`; best effort.
+        if kind == .taskCompleted || kind == .askUser, let name = context.environment["SCION_AGENT"],
+           let orchestrator = try? Orchestrator(context: context), (try? orchestrator.store.load(name))?.parent != nil {
+            _ = try? orchestrator.status(name)
+        }
     }
 }

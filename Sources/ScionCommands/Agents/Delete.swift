@@ -10,7 +10,9 @@ struct Delete: AsyncParsableCommand {
             The branch goes only if scion created it. An agent with commits that no other branch \
             holds, or with uncommitted files, is refused (exit 8); on a terminal you are asked \
             instead (-y answers yes, --non-interactive refuses). --force deletes anyway; whatever \
-            is thrown away is reported with the branch tip, so `git branch <name> <sha>` restores it.
+            is thrown away is reported with the branch tip, so `git branch <name> <sha>` restores it. \
+            An agent with children (agents it started) is refused unless its children are deleted in the \
+            same command or --cascade deletes its descendants first.
             """,
         aliases: ["rm"])
 
@@ -20,6 +22,7 @@ struct Delete: AsyncParsableCommand {
     @Flag(name: [.customShort("f"), .long], help: "Delete even unmerged commits and uncommitted files (their tip is printed).")
     var force = false
     @Flag(help: "Delete every stopped (or failed) agent of the grove.") var stopped = false
+    @Flag(help: "Delete the agents' descendants (the agents they started) first.") var cascade = false
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -35,7 +38,7 @@ struct Delete: AsyncParsableCommand {
             }
         }
         if global.format == .plain && targets.isEmpty { print("nothing to delete") }
-        let deletion = AgentDeletion(global: global, preserveBranch: preserveBranch, force: force)
+        let deletion = AgentDeletion(global: global, preserveBranch: preserveBranch, force: force, cascade: cascade)
         try await Blocking.run { [targets] in try deletion.delete(targets, with: orchestrator) }
     }
 }
@@ -46,12 +49,16 @@ struct AgentDeletion {
     var global: GlobalOptions
     var preserveBranch: Bool
     var force: Bool
+    var cascade = false
+    /// A squash-merged branch tip whose commits need no question (`merge --squash --delete`).
+    var acceptedTip: String? = nil
 
     /// Deletes every name; prints plain lines as it goes, or one JSON
     /// document at the end. Throws the first failure's exit status.
     @discardableResult
     func delete(_ names: [String], with orchestrator: Orchestrator, json: Bool = true) throws -> [DeleteOutcome] {
-        let options = DeleteOptions(preserveBranch: preserveBranch, force: force)
+        let options = DeleteOptions(
+            preserveBranch: preserveBranch, force: force, cascade: cascade, together: Set(names), acceptedTip: acceptedTip)
         let global = self.global
         // In parallel (bounded); questions are asked one at a time.
         let questions = NSLock()

@@ -14,6 +14,8 @@ struct Logs: BlockingCommand {
     @Argument(help: "The agent.") var name: String
     @Option(name: [.customShort("n"), .long], help: "Only the last N lines.") var tail: Int?
     @Flag(name: [.customShort("f"), .long], help: "Keep printing new output until the agent stops (or Ctrl-C).") var follow = false
+    @Flag(help: "Print the agent's journal instead: messages sent and received, notices about its children, refusals.")
+    var journal = false
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -21,6 +23,15 @@ struct Logs: BlockingCommand {
     }
 
     func runBlocking() throws {
+        if journal {
+            let entries = try global.orchestrator().journalEntries(name)
+            if global.format == .json { return try Output.json(entries) }
+            for entry in entries {
+                let peer = entry.peer.map { entry.kind == .messageSent ? " to \($0)" : " from \($0)" } ?? ""
+                print("\(ISO8601DateFormatter().string(from: entry.at))  \(entry.kind.rawValue)\(peer)  \(TerminalText.line(entry.text))")
+            }
+            return
+        }
         // Ctrl-C or SIGTERM during a follow cancels the plugin call: the
         // runtime sees it and returns, and scion exits 0 after what it printed.
         let cancellation = PluginCancellation()

@@ -9,6 +9,8 @@ enum TaskText {
         if path == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
         } else {
+            try AgentAuthority(environment: ProcessInfo.processInfo.environment)
+                .requireOwnFile((path as NSString).expandingTildeInPath, workingDirectory: FileManager.default.currentDirectoryPath)
             guard let contents = FileManager.default.contents(atPath: (path as NSString).expandingTildeInPath) else {
                 throw ScionError(.invalidArgument, "cannot read the task file \(path): no such readable file")
             }

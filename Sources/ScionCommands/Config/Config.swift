@@ -22,6 +22,7 @@ struct ConfigList: BlockingCommand {
     @OptionGroup var global: GlobalOptions
 
     func runBlocking() throws {
+        try AgentAuthority(environment: ProcessInfo.processInfo.environment).requireReadableSetting(nil)
         let (_, _, settings) = try loadSettings(global)
         let values = settings.tree.flattened()
         if global.format == .json {
@@ -41,6 +42,7 @@ struct ConfigGet: BlockingCommand {
     @OptionGroup var global: GlobalOptions
 
     func runBlocking() throws {
+        try AgentAuthority(environment: ProcessInfo.processInfo.environment).requireReadableSetting(key)
         let (_, _, settings) = try loadSettings(global)
         guard let node = settings.tree.node(at: key.split(separator: ".").map(String.init)) else {
             throw ScionError(.notFound, "no setting \(key)")

@@ -37,6 +37,12 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     public var template: String?
     public var baseRef: String?
     public var baseCommit: String?
+    /// `worktree.setup` at create, run once before the harness's first start (issue 13).
+    public var setup: [String]? = nil
+    public var setupTimeout: Double? = nil
+    /// Folders of the checkout linked into the worktree (`worktree.symlink`);
+    /// a container runtime mounts them at the same paths so the links resolve.
+    public var linkedFolders: [String]? = nil
     /// How it was resolved: `create`, `resume --profile <p>`, or `migrated`
     /// (a record older than specs, resolved once from the settings then).
     public var resolvedBy: String
@@ -45,6 +51,7 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", profile, runtime, harnessConfig = "harness_config"
         case harnessEnv = "harness_env", image, env, volumes, resources, template
+        case setup, setupTimeout = "setup_timeout", linkedFolders = "linked_folders"
         case baseRef = "base_ref", baseCommit = "base_commit", resolvedBy = "resolved_by", resolvedAt = "resolved_at"
     }
 

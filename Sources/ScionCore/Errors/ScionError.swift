@@ -11,6 +11,8 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
             case failedPrecondition = "failed_precondition", abiMismatch = "abi_mismatch", `internal`
             case invalidSettings = "invalid_settings", notInGrove = "not_in_grove", plugin
             case wouldLoseWork = "would_lose_work"
+            case notPermitted = "not_permitted"
+            case mergeConflict = "merge_conflict"
         }
 
         private let value: Value
@@ -31,6 +33,11 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
         public static let plugin = Code(Value.plugin)
         /// Refused because it would lose work: unmerged commits, uncommitted files.
         public static let wouldLoseWork = Code(Value.wouldLoseWork)
+        /// Refused to an agent: outside its authority (not its descendant,
+        /// not its grove, the host's settings) or over a limit (AgentLimits).
+        public static let notPermitted = Code(Value.notPermitted)
+        /// A merge stopped on conflicts (issue 13), left for the user to resolve or abort.
+        public static let mergeConflict = Code(Value.mergeConflict)
 
         public var description: String { value.rawValue }
 
@@ -68,6 +75,8 @@ public struct ScionError: Error, CustomStringConvertible, Sendable {
         case .plugin, .abiMismatch: return 6
         case .unavailable: return 7
         case .wouldLoseWork: return 8
+        case .notPermitted: return 15
+        case .mergeConflict: return 9
         default: return 1
         }
     }

@@ -65,5 +65,6 @@ struct AgentProvisioner {
             }
         }
         try? store.remove(record.name)
+        orchestrator.broker.removeSocketDirectory(for: record.name)
     }
 }

@@ -111,6 +111,11 @@ extension Orchestrator {
     /// crashes when text is pasted into a dead pane, which would end the
     /// session (and a container agent's container).
     public func message(_ name: String, _ text: String, interrupt: Bool) throws {
+        try message(name, text, interrupt: interrupt, notice: false)
+    }
+
+    /// `notice`: scion's own line (a child's notice to its parent), journaled as a notice.
+    func message(_ name: String, _ text: String, interrupt: Bool, notice: Bool) throws {
         let (record, target, runtime) = try runningTarget(name)
         try requireTerminalSession(name, runtime, for: "message")
         let layout = SessionLayout()
@@ -144,12 +149,25 @@ extension Orchestrator {
         if result.stdout.contains(Tmux.paneDeadMarker) {
             throw Self.harnessExited(name, (try? paneState(name, target, runtime)) ?? PaneState(dead: true, exitStatus: nil))
         }
+        if notice {
+            journal(name).append(.notice, text: text)
+        } else {
+            recordDelivery(to: name, text, from: authority.actor)
+        }
+    }
+
+    /// A delivered message, in the receiver's journal and the sender's
+    /// (an agent; the user has none).
+    func recordDelivery(to name: String, _ text: String, from sender: String?) {
+        journal(name).append(.messageReceived, peer: sender, text: text)
+        if let sender { journal(sender).append(.messageSent, peer: name, text: text) }
     }
 
     /// Sends `text` to every running agent, going on after an agent that
     /// cannot take it; returns what happened to each.
     public func broadcast(_ text: String, interrupt: Bool) throws -> [BroadcastResult] {
-        let running = try list().filter { $0.phase == .running }.map(\.name)
+        // An agent's broadcast reaches the others, not itself.
+        let running = try list().filter { $0.phase == .running && $0.name != authority.actor }.map(\.name)
         return Blocking.map(running) { name in
             do {
                 try self.message(name, text, interrupt: interrupt)

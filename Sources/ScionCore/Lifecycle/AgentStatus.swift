@@ -14,11 +14,14 @@ public struct AgentStatus: Sendable, Encodable {
     /// What is wrong outside scion's control (drift, leftovers), one
     /// sentence per problem joined by "; ", with how to fix it.
     public var problem: String?
+    /// Its branch against its base and its worktree's uncommitted files (issue 13).
+    public var progress: BranchProgress?
 
     enum CodingKeys: String, CodingKey {
         case name, phase, activity, activityMessage = "activity_message", detail, exitCode = "exit_code", problem
         case harnessConfig = "harness_config", harness, profile, runtime, branch, worktree, task, parent, template
         case createdAt = "created_at", startedAt = "started_at", image, handle
+        case ahead, behind, dirty
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -30,6 +33,9 @@ public struct AgentStatus: Sendable, Encodable {
         try container.encodeIfPresent(detail, forKey: .detail)
         try container.encodeIfPresent(exitCode, forKey: .exitCode)
         try container.encodeIfPresent(problem, forKey: .problem)
+        try container.encodeIfPresent(progress?.ahead, forKey: .ahead)
+        try container.encodeIfPresent(progress?.behind, forKey: .behind)
+        try container.encodeIfPresent(progress?.dirty, forKey: .dirty)
         guard let record else { return }
         try container.encode(record.harnessConfig, forKey: .harnessConfig)
         try container.encode(record.harness, forKey: .harness)
@@ -54,6 +60,7 @@ extension Orchestrator {
     /// asked where it runs).
     public func list() throws -> [AgentStatus] {
         let entries = store.all()
+        restartBrokerIfNeeded(entries.compactMap(\.record))
         // Keyed by runtime entry (Reconciler.key): what it reported.
         var reported: [String: [RuntimeAgent]] = [:]
         let live: Set<AgentPhase> = [.running, .starting, .stopping]
@@ -126,6 +133,7 @@ extension Orchestrator {
             status.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
             return status
         }
+        addProgress(&statuses)
         // Instances of this grove that no agent folder names.
         let known = Set(entries.map(\.name))
         for (key, agents) in reported.sorted(by: { $0.key < $1.key }) {
@@ -139,6 +147,27 @@ extension Orchestrator {
             }
         }
         return statuses
+    }
+
+    /// Ahead/behind its base and the dirty mark of every agent with a branch
+    /// and a finished worktree; the repository is opened once.
+    func addProgress(_ statuses: inout [AgentStatus]) {
+        guard !grove.isGlobal else { return }
+        let indices = statuses.indices.filter { index in
+            guard let record = statuses[index].record else { return false }
+            return record.branch != nil && record.phase != .provisioning
+        }
+        guard !indices.isEmpty, let repository = WorktreeManager.repositoryRoot(containing: grove.root) else { return }
+        let queries = indices.map { index -> WorktreeManager.ProgressQuery in
+            let record = statuses[index].record!
+            return WorktreeManager.ProgressQuery(
+                source: WorktreeManager.AgentSource(
+                    worktreeName: worktreeName(of: record), worktree: store.worktreePath(record.name), branch: record.branch!),
+                baseRef: record.baseRef, baseCommit: record.baseCommit)
+        }
+        for (index, progress) in zip(indices, WorktreeManager(repositoryPath: repository).progress(queries)) {
+            statuses[index].progress = progress
+        }
     }
 
     /// One agent, reconciled.
@@ -197,7 +226,10 @@ extension Orchestrator {
         }
         do {
             let state = try log.refresh(exit: exit) { try harness(record.harness, wantedBy: "agent \(record.name)") }
-            if let notify = state.notify { notifier.notify(agent: record.name, activity: notify) }
+            if let notify = state.notify {
+                notifier.notify(agent: record.name, activity: notify)
+                notifyParent(of: record, notify)
+            }
             return state.activity
         } catch {
             logger.warning("cannot update agent \(record.name)'s activity: \(error)")

@@ -92,10 +92,26 @@ public struct DeleteOptions: Sendable {
     public var preserveBranch: Bool
     /// Delete even if work would be lost (the tip SHA is still reported).
     public var force: Bool
+    /// Delete the agent's descendants first (deepest first); without it an
+    /// agent with children is refused.
+    public var cascade: Bool
+    /// Agents deleted by the same command: children among them do not keep
+    /// their parent from going.
+    public var together: Set<String>
+    /// A branch tip whose commits the user accepted another way (`merge
+    /// --squash --delete` put their changes in a commit of their own): while
+    /// the branch is still at this tip, its commits are not work at risk.
+    public var acceptedTip: String?
 
-    public init(preserveBranch: Bool = false, force: Bool = false) {
+    public init(
+        preserveBranch: Bool = false, force: Bool = false, cascade: Bool = false, together: Set<String> = [],
+        acceptedTip: String? = nil
+    ) {
         self.preserveBranch = preserveBranch
         self.force = force
+        self.cascade = cascade
+        self.together = together
+        self.acceptedTip = acceptedTip
     }
 }
 
@@ -147,7 +163,7 @@ struct DeletionPolicy {
             if let branch = record?.branch, let work = try WorktreeManager(repositoryPath: repository).branchWork(branch) {
                 risk.tip = work.tip
                 risk.shortTip = work.shortTip
-                if risk.deletesBranch { risk.unmergedCommits = work.unmergedCommits }
+                if risk.deletesBranch && work.tip != options.acceptedTip { risk.unmergedCommits = work.unmergedCommits }
             } else {
                 risk.deletesBranch = false
             }

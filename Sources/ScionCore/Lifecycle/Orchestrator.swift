@@ -53,12 +53,21 @@ public final class Orchestrator: Sendable {
         self.context = context
         self.drivers = drivers
         self.grove = try context.grove()
+        try AgentAuthority(environment: context.environment)
+            .requireOwnGrove(grove, own: context.environment[AgentAuthority.groveVariable])
         self.settings = try context.settingsLoader(grove: grove).load()
         self.catalog = context.catalog(settings)
         self.store = AgentStore(grove: grove)
         self.notifier = Notifier(command: settings.notifyCommand, environment: context.environment, grove: grove)
         for warning in settings.warnings { logger.warning("\(warning)") }
     }
+
+    /// What the acting agent (SCION_AGENT) may do; everything for the user.
+    public var authority: AgentAuthority { AgentAuthority(environment: context.environment) }
+    /// The grove's agents as a tree, from their records.
+    public var lineage: Lineage { Lineage(store: store) }
+    /// The host-side journal of an agent (messages, notices, refusals).
+    public func journal(_ name: String) -> AgentJournal { AgentJournal(directory: store.directory(name)) }
 
     public var templates: TemplateStore { TemplateStore(grove: grove, globalDirectory: context.globalDirectory) }
 
@@ -105,7 +114,18 @@ public final class Orchestrator: Sendable {
         _ = try harnessClient.describe()
         try SettingsValidator.checkTmuxConfig(settings)
 
-        try store.reserve(request.name)
+        let authority = self.authority
+        // The limits are checked and the name reserved under one grove lock,
+        // so agents starting children at once cannot pass a limit together.
+        let startsLock = try FileLock.acquire(grove.directory + "/starts.lock", subject: "grove \(grove.name) (its agent limits)")
+        try withExtendedLifetime(startsLock) {
+            try authority.checkStart(
+                name: request.name, profile: configuration.profile.name, harnessConfig: configuration.harnessConfig.name,
+                limits: settings.agents, lineage: lineage, groveCount: store.all().count,
+                journal: authority.actor.map(journal))
+            try store.reserve(request.name)
+        }
+        let parent = authority.actor.flatMap { try? store.load($0) }
         let now = Date()
         var record = AgentRecord(
             name: request.name, grove: grove.name, phase: .provisioning,
@@ -115,7 +135,7 @@ public final class Orchestrator: Sendable {
             branch: nil, createdBranch: false, worktree: store.worktreePath(request.name),
             home: store.homePath(request.name), task: request.task, template: template.name,
             authSelected: request.harnessAuth, authMethod: nil, noAuth: request.noAuth,
-            parent: context.environment["SCION_AGENT"], error: nil, createdAt: now, updatedAt: now, startedAt: nil,
+            parent: authority.actor, error: nil, createdAt: now, updatedAt: now, startedAt: nil,
             groveId: grove.id, runtimeName: grove.runtimeName(for: request.name),
             worktreeName: AgentName.worktreeName(request.name))
         let lock = try store.lock(request.name)
@@ -124,9 +144,11 @@ public final class Orchestrator: Sendable {
             try store.save(record)
             try store.saveSpec(spec, for: record.name)
             try reconciler.clearDebris(ofFreshlyReserved: record)
-            try provisioner.provisionWorkspace(&record, branch: request.branch, base: request.base)
+            // A child branches from its parent's branch: it sees the parent's commits.
+            try provisioner.provisionWorkspace(&record, branch: request.branch, base: request.base ?? parent?.branch)
             spec.baseRef = record.baseRef
             spec.baseCommit = record.baseCommit
+            if record.branch != nil { try bootstrapWorktree(record, spec: &spec) }
             try store.saveSpec(spec, for: record.name)
             record.phase = launching ? .starting : .created
             try store.save(record)
@@ -161,6 +183,7 @@ public final class Orchestrator: Sendable {
     public func resume(
         _ name: String, task: String?, profile: String? = nil, progress: ((ProgressEvent) -> Void)? = nil
     ) throws -> AgentRecord {
+        try authority.requireDescendant(name, lineage: lineage, to: "resume", journal: authority.actor.map(journal))
         let status = try self.status(name)
         if status.phase == .running {
             // A runtime that did not answer (engine down or restarting) left
@@ -229,6 +252,10 @@ public final class Orchestrator: Sendable {
                 result = try runtimeClient.run(spec, progress: progress)
             }
             record.handle = result.handle
+            if runsSetup(agentSpec, record: record, resume: resume) {
+                try store.save(record)
+                try awaitSetup(record, spec: agentSpec, runtime: runtimeClient, sharesHostPaths: try runtimeClient.capabilities().sharesHostPaths)
+            }
             record.phase = .running
             record.startedAt = Date()
             try store.save(record)
@@ -276,6 +303,7 @@ public final class Orchestrator: Sendable {
     // MARK: stop and delete
 
     public func stop(_ name: String) throws {
+        try authority.requireDescendant(name, lineage: lineage, to: "stop", journal: authority.actor.map(journal))
         let lock = try store.lock(name)
         defer { withExtendedLifetime(lock) {} }
         var record = try store.load(name)
@@ -303,8 +331,13 @@ public final class Orchestrator: Sendable {
         return results.map(\.name)
     }
 
+    /// The running agents the actor may stop: all for the user, its own
+    /// descendants for an agent.
     public func runningAgentNames() throws -> [String] {
-        try list().filter { $0.phase == .running }.map(\.name)
+        let running = try list().filter { $0.phase == .running }.map(\.name)
+        guard let actor = authority.actor else { return running }
+        let lineage = self.lineage
+        return running.filter { lineage.isDescendant($0, of: actor) }
     }
 
     /// Stops several agents in parallel (bounded); each one's outcome, in
@@ -336,6 +369,20 @@ public final class Orchestrator: Sendable {
             }
             throw ScionError(.notFound, "no agent named \(name) in grove \(grove.root)")
         }
+        let lineage = self.lineage
+        try authority.requireDescendant(name, lineage: lineage, to: "delete", journal: authority.actor.map(journal))
+        let children = lineage.children(of: name).filter { !options.together.contains($0) }
+        if !children.isEmpty {
+            guard options.cascade else {
+                throw ScionError(
+                    .failedPrecondition,
+                    "agent \(name) has children (\(children.joined(separator: ", "))): delete them first, or pass --cascade to delete \(name) with all its descendants")
+            }
+            // Deepest first: a child goes before its parent.
+            for descendant in lineage.descendants(of: name).reversed() where !options.together.contains(descendant) {
+                try delete(descendant, options: options, confirm: confirm)
+            }
+        }
         let lock = try store.lock(name)
         defer { withExtendedLifetime(lock) {} }
         let record = try? store.load(name)
@@ -348,6 +395,7 @@ public final class Orchestrator: Sendable {
         if let record { try reconciler.deleteInstance(record) }
         let outcome = try policy.removeWorkspace(accepted: accepted, confirm: confirm)
         try store.remove(name)
+        broker.removeSocketDirectory(for: name)
         store.sweepTombstones()
         return outcome
     }

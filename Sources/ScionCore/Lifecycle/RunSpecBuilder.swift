@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ScionAgentEvents
 import ScionPluginKit
 #if canImport(Glibc)
 import Glibc
@@ -97,6 +98,14 @@ struct RunSpecBuilder {
         env.merge(auth.env) { $1 }
         var mounts = try AgentConfiguration.mounts(configuration.volumes, relativeTo: grove.root, settings: settings.tree)
             + helper.mounts(isolated: capabilities.isolated)
+        if capabilities.isolated && capabilities.sharesHostPaths {
+            // The agent's own broker socket: its `scion` runs on the host as this agent.
+            let broker = orchestrator.broker
+            let directory = try broker.prepareSocketDirectory(for: record.name)
+            mounts.append(RunSpec.Mount(source: directory, target: BrokerWire.containerDirectory, readOnly: true))
+            env[BrokerWire.socketVariable] = BrokerWire.containerSocket
+            try broker.ensureRunning(scionPath: context.executablePath, environment: context.environment)
+        }
         if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
             let gitDirectory = try WorktreeManager(repositoryPath: repository).commonDirectory()
             if capabilities.isolated {
@@ -107,9 +116,18 @@ struct RunSpecBuilder {
                 mounts.append(RunSpec.Mount(source: gitDirectory, target: gitDirectory))
             }
         }
+        var command = provision.command
+        if let setup = agentSpec.setup, orchestrator.runsSetup(agentSpec, record: record, resume: resume) {
+            try UntrustedDirectory(record.home).remove(WorktreeBootstrap.setupStatusPath)
+            command = WorktreeBootstrap.command(setup: setup, harness: command)
+        }
+        if capabilities.isolated {
+            // The worktree's links to the checkout's folders resolve in the container too.
+            mounts += (agentSpec.linkedFolders ?? []).map { RunSpec.Mount(source: $0, target: $0) }
+        }
         return RunSpec(
             name: runtimeName(of: record), agent: record.name, grove: grove.name, image: record.image,
-            command: provision.command, env: env, secretEnv: auth.env.keys.sorted(), labels: labels(record),
+            command: command, env: env, secretEnv: auth.env.keys.sorted(), labels: labels(record),
             workdir: record.worktree, home: record.home, mounts: mounts, resources: configuration.profile.resources,
             user: RunSpec.User(uid: getuid(), gid: getgid(), name: context.environment["USER"] ?? "scion"),
             session: SessionLayout(configFile: home.tmuxConfigPath), runtimeConfig: configuration.runtime.options)

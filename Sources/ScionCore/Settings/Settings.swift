@@ -46,6 +46,16 @@ public struct Settings: Sendable {
     public var tmuxConfig: String?
     public var useUserTmuxConfig: Bool
     public var notifyCommand: [String]?
+    /// `agents.*`: limits on what agents start, and parent notifications.
+    public var agents: AgentLimits
+    /// `worktree.copy`: gitignore patterns of ignored files copied into a new worktree (with `.worktreeinclude`).
+    public var worktreeCopy: [String] = []
+    /// `worktree.symlink`: folders of the checkout linked into a new worktree (node_modules, .venv).
+    public var worktreeSymlink: [String] = []
+    /// `worktree.setup`: an argv run in the agent's runtime, in its worktree, before the harness starts.
+    public var worktreeSetup: [String]?
+    /// `worktree.setup_timeout`: seconds the start waits for the setup.
+    public var worktreeSetupTimeout: Double = 600
 
     public let tree: SettingsNode
     public let warnings: [String]
@@ -100,6 +110,19 @@ public struct Settings: Sendable {
         tmuxConfig = try root.string("tmux.config").map { TildePath.expand($0, home: userHome) }
         useUserTmuxConfig = try root.bool("tmux.use_user_config") ?? true
         notifyCommand = try root.strings("notify.command")
+        agents = try AgentLimits(root)
+        worktreeCopy = try root.strings("worktree.copy") ?? []
+        worktreeSymlink = try root.strings("worktree.symlink") ?? []
+        for path in worktreeSymlink where !WorktreeBootstrap.isRepositoryPath(path) {
+            throw root.invalid("worktree.symlink", "\"\(path)\" is not a path inside the repository: use a relative path without `..`, such as node_modules")
+        }
+        worktreeSetup = try root.strings("worktree.setup").flatMap { $0.isEmpty ? nil : $0 }
+        if let timeout = try root.string("worktree.setup_timeout") {
+            guard let seconds = Double(timeout), seconds > 0 else {
+                throw root.invalid("worktree.setup_timeout", "\"\(timeout)\" is not a number of seconds above zero")
+            }
+            worktreeSetupTimeout = seconds
+        }
     }
 
     /// `resources: {memory, cpus}`; a value of another shape, or a size

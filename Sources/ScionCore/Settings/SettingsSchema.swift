@@ -26,6 +26,13 @@ indirect enum SettingsSchema {
         "git": .mapping(["author": .mapping(["name": .leaf, "email": .leaf])]),
         "tmux": .mapping(["config": .leaf, "use_user_config": .leaf]),
         "notify": .mapping(["command": .list]),
+        // Issue 11: what agents may start (AgentLimits) and how a parent hears of its children.
+        "agents": .mapping([
+            "max_children": .leaf, "max_depth": .leaf, "max_per_grove": .leaf,
+            "child_profiles": .list, "child_harness_configs": .list, "notify_parent": .leaf,
+        ]),
+        // Issue 13: bootstrapping an agent's worktree.
+        "worktree": .mapping(["copy": .list, "symlink": .list, "setup": .list, "setup_timeout": .leaf]),
     ])
 
     /// A template's scion-agent.yaml (`harness_config` is accepted for

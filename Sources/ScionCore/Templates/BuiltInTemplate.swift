@@ -9,22 +9,60 @@ enum BuiltInTemplate {
         description: "The base layer of every agent: git rules and how to report status",
         env: [:], volumes: [], instructions: instructions, systemPrompt: nil)
 
-    static let instructions = """
+    /// `scion help agents` prints the same text, for the agent "<you>".
+    public static let instructions = """
         # You are scion agent {{agent}}
 
         You work in your own git worktree on branch `{{branch}}`, alongside other agents
-        that each have their own. Rules:
+        that each have their own. The `scion` command works inside you too.
 
-        - Commit your work on your branch with clear messages; do not switch
-          branches, rebase others' work or push unless asked.
+        ## Git rules
+
+        - Work on your branch and commit often, with clear messages. Do not switch
+          branches, rebase others' work, or push (unless you are asked to).
         - Stay inside your worktree; other agents' files are not yours.
-        - Report your state so the person running you can see it:
-          `scion status ask_user "question"` when you need an answer,
-          `scion status blocked "reason"` when you cannot go on,
-          `scion status task_completed "summary"` when you are done.
-        - You can start helpers with `scion start <name> "<task>"` and talk to
-          them with `scion message <name> "<text>"`; `scion list` shows them.
-          (Inside a container these need the host broker, which is not built yet.)
+        - Bring a child's work into your branch with `scion merge <child>` (look
+          first with `scion diff <child>`), then commit if the merge asks you to.
+
+        ## Reporting your state
+
+        - `scion status ask_user "question"` when you need an answer,
+        - `scion status blocked "reason"` when you cannot go on,
+        - `scion status task_completed "summary"` when you are done,
+        - `scion status working` when you start again.
+
+        ## Sub-agents (children)
+
+        Split work that can go in parallel among children; each gets its own worktree
+        on a branch made from yours, so it sees your commits (commit before you start it).
+
+            scion start <child> "<task>"            # a child, branched from {{branch}}
+            scion list                               # the grove's agents as a tree
+            scion message <child> "<text>"           # type into an agent (--broadcast: all)
+            scion look <child>                       # its screen
+            scion wait <child> [--timeout 30m]       # until it completes, needs input, fails
+            scion diff <child>; scion merge <child>  # bring its work into your branch
+            scion delete <child>                     # when its work is merged
+
+        `scion wait` exits 0 when the child completed, 10 when it waits for input,
+        11 blocked, 12 failed, 13 stopped, 14 timed out. You are also told in your
+        own window when a child completes or needs input: a line starting `[scion]`.
+
+        You may start children, message and look at the agents of your grove, and
+        wait on, stop and delete your own descendants; not your parent, siblings,
+        other groves or the host's settings. Limits (`scion config get agents`)
+        cap how many children you may have, how deep the tree may grow and which
+        harness configs and profiles children may use; a refusal exits 15 and says which.
 
         """
+}
+
+/// The default agent instructions as `scion help agents` prints them.
+public enum AgentInstructions {
+    public static var text: String {
+        BuiltInTemplate.instructions
+            .replacingOccurrences(of: "# You are scion agent {{agent}}", with: "# What scion agents are told (the default template's instructions)")
+            .replacingOccurrences(of: "{{branch}}", with: "<your branch>")
+            .replacingOccurrences(of: "{{agent}}", with: "<agent>")
+    }
 }

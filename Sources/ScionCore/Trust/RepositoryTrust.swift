@@ -54,6 +54,8 @@ public enum RepositoryTrust {
         drop(["plugins", "paths"], "would load and run plugin libraries from these folders")
         drop(["notify", "command"], "would run a command on the host")
         drop(["tmux", "config"], "would copy a host file into every agent session, where tmux can run commands from it")
+        drop(["worktree", "symlink"], "would let agents write folders of your checkout whose programs you run (node_modules/.bin, .venv/bin)")
+        if harnessConfigsRunOnHost { drop(["worktree", "setup"], "would run a command on the host before a local agent starts") }
         for (name, runtime) in layer["runtimes"]?.entries ?? [] {
             for (key, value) in runtime.entries ?? [] where !harmlessRuntimeKeys.contains(key) {
                 switch key {

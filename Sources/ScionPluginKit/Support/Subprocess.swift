@@ -60,6 +60,39 @@ public enum Subprocess {
         }
     }
 
+    /// Starts `argv` in a session of its own, stdin from /dev/null, stdout
+    /// and stderr appended to `logPath`: a daemon (the grove broker) that
+    /// must not hold its starter's pipes open.
+    public static func startDetached(_ argv: [String], environment: [String: String]?, logPath: String) throws -> pid_t {
+        try spawn(argv, environment: environment, workingDirectory: "/") { fileActions in
+            posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&fileActions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+        }
+    }
+
+    /// Starts `argv` with stdin from /dev/null and stdout and stderr on
+    /// pipes the caller reads (and closes); the caller waits for the pid.
+    public static func startPiped(
+        _ argv: [String], environment: [String: String]?, workingDirectory: String?
+    ) throws -> (pid: pid_t, stdout: Int32, stderr: Int32) {
+        let stdoutPipe = try makePipe(), stderrPipe = try makePipe()
+        let pid: pid_t
+        do {
+            pid = try spawn(argv, environment: environment, workingDirectory: workingDirectory) { fileActions in
+                posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_adddup2(&fileActions, stdoutPipe.write, 1)
+                posix_spawn_file_actions_adddup2(&fileActions, stderrPipe.write, 2)
+            }
+        } catch {
+            for descriptor in [stdoutPipe.read, stdoutPipe.write, stderrPipe.read, stderrPipe.write] { close(descriptor) }
+            throw error
+        }
+        close(stdoutPipe.write)
+        close(stderrPipe.write)
+        return (pid, stdoutPipe.read, stderrPipe.read)
+    }
+
     /// Collects every child started with `start` that has ended.
     public static func reap() {
         var status: Int32 = 0

@@ -1,0 +1,88 @@
+import Foundation
+import ScionCore
+import ScionTestSupport
+import Testing
+
+/// Getting a new worktree ready (issue 13): `.worktreeinclude` and
+/// `worktree.copy` copy gitignored files, `worktree.symlink` links folders,
+/// `worktree.setup` runs before the harness, through the built binary.
+@Suite("worktree bootstrap, end to end", .serialized)
+struct WorktreeBootstrapTests {
+    /// A sandbox whose user settings (trusted, unlike the repository's) hold `worktree`.
+    func sandbox(worktree yaml: String) throws -> ScionSandbox {
+        let sandbox = try ScionSandbox()
+        try FileManager.default.createDirectory(atPath: sandbox.home.path + "/.scion", withIntermediateDirectories: true)
+        try "schema_version: \"1\"\nworktree:\n\(yaml)".write(
+            toFile: sandbox.home.path + "/.scion/settings.yaml", atomically: true, encoding: .utf8)
+        return sandbox
+    }
+
+    @Test("bootstrap copies the ignored files .worktreeinclude and worktree.copy list, links worktree.symlink folders, and nothing else")
+    func copiesAndLinksExactly() throws {
+        let sandbox = try sandbox(worktree: "  copy: [extra.txt]\n  symlink: [node_modules]\n")
+        let repo = sandbox.repository.directory
+        try repo.write(".gitignore", ".env\nsecret.txt\nextra.txt\nnode_modules/\nbuild/\nconfig/local/\n.scion/agents/\n")
+        try repo.write(".worktreeinclude", "# copied into every agent\n.env\nconfig/local/*.json\n")
+        _ = try sandbox.repository.git("add", ".gitignore", ".worktreeinclude")
+        _ = try sandbox.repository.git("commit", "-q", "-m", "ignore rules")
+        try repo.write(".env", "API_URL=http://localhost\n")
+        try repo.write("secret.txt", "not listed\n")
+        try repo.write("extra.txt", "from settings\n")
+        try repo.write("node_modules/left-pad/index.js", "module.exports = 1\n")
+        try repo.write("build/out.o", "binary\n")
+        try repo.write("config/local/db.json", "{}\n")
+        try repo.write("config/local/notes.txt", "not listed\n")
+        try sandbox.check("create", "api", "--harness", "shell", "true")
+        let worktree = sandbox.agentDirectory("api") + "/workspace"
+        let fm = FileManager.default
+        #expect(fm.contents(atPath: worktree + "/.env") == Data("API_URL=http://localhost\n".utf8))
+        #expect(fm.contents(atPath: worktree + "/extra.txt") == Data("from settings\n".utf8))
+        #expect(fm.contents(atPath: worktree + "/config/local/db.json") == Data("{}\n".utf8))
+        #expect(!fm.fileExists(atPath: worktree + "/config/local/notes.txt"))
+        #expect(!fm.fileExists(atPath: worktree + "/secret.txt"))
+        #expect(!fm.fileExists(atPath: worktree + "/build"))
+        #expect(try fm.destinationOfSymbolicLink(atPath: worktree + "/node_modules") == sandbox.path + "/node_modules")
+        // Copied ignored files are no uncommitted work of the agent's.
+        #expect(try sandbox.agent("api")?["dirty"] as? Bool == false)
+    }
+
+    @Test("worktree.setup runs in the worktree before the harness, with its output in the agent log")
+    func setupRunsFirst() throws {
+        let sandbox = try sandbox(worktree: "  setup: [sh, -c, \"echo hello-from-setup; touch setup-ran\"]\n")
+        try sandbox.check("start", "api", "--harness", "shell", "test -f setup-ran && echo harness-saw-setup; sleep 60")
+        let worktree = sandbox.agentDirectory("api") + "/workspace"
+        #expect(FileManager.default.fileExists(atPath: worktree + "/setup-ran"))
+        let log = sandbox.agentDirectory("api") + "/home/.scion/agent.log"
+        #expect(Shell.eventually { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("harness-saw-setup") })
+        #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("hello-from-setup"))
+        try sandbox.check("delete", "api", "--force")
+    }
+
+    @Test("a failing setup fails the start with its exit status and last lines, and leaves no agent, branch or worktree")
+    func failingSetupLeavesNothing() throws {
+        let sandbox = try sandbox(worktree: "  setup: [sh, -c, \"echo first-line; echo boom-line >&2; exit 3\"]\n")
+        let result = try sandbox.scion("start", "api", "--harness", "shell", "echo harness-ran; sleep 60")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("exited with status 3"), "\(result.stderr)")
+        #expect(result.stderr.contains("boom-line"))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.agentDirectory("api")))
+        #expect(try !sandbox.repository.branches().contains("api"))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path + "/.git/worktrees/scion-api"))
+        #expect(try sandbox.agents().isEmpty)
+    }
+
+    @Test("an untrusted repository's worktree.setup and worktree.symlink are skipped")
+    func untrustedRepositorySettingsSkipped() throws {
+        let sandbox = try ScionSandbox()
+        try sandbox.repository.directory.write("node_modules/x.js", "1\n")
+        try "schema_version: \"1\"\nworktree:\n  setup: [touch, planted]\n  symlink: [node_modules]\n".write(
+            toFile: sandbox.path + "/.scion/settings.yaml", atomically: true, encoding: .utf8)
+        let result = try sandbox.scion("create", "api", "--harness", "shell", "true")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("worktree.setup"))
+        let worktree = sandbox.agentDirectory("api") + "/workspace"
+        #expect(!FileManager.default.fileExists(atPath: worktree + "/node_modules"))
+        let spec = try String(contentsOfFile: sandbox.agentDirectory("api") + "/spec.json", encoding: .utf8)
+        #expect(!spec.contains("planted"))
+    }
+}
