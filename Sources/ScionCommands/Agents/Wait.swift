@@ -4,6 +4,7 @@ import ScionCore
 
 struct Wait: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "wait",
         abstract: "Wait until agents complete, wait for input, are blocked, fail or stop; the exit status says which.",
         discussion: """
             With several agents, waits for all of them; the exit status is then the first one's (in the order \

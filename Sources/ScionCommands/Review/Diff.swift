@@ -4,6 +4,7 @@ import ScionCore
 
 struct Diff: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "diff",
         abstract: "Show an agent's work: its commits and its uncommitted files, against the branch checked out here.",
         discussion: """
             The changes are measured from where the agent's branch meets HEAD of the checkout \

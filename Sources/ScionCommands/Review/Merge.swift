@@ -4,6 +4,7 @@ import ScionCore
 
 struct Merge: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "merge",
         abstract: "Merge an agent's branch into the branch checked out here.",
         discussion: """
             Fast-forwards, or makes a merge commit, with the real git (your hooks and merge \
