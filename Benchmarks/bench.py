@@ -71,7 +71,7 @@ class Repo:
         try:
             names = [a["name"] for a in json.loads(self.sc("list", "--format", "json").stdout)]
             for i in range(0, len(names), 25):
-                self.sc("delete", *names[i:i + 25])
+                self.sc("delete", "--force", *names[i:i + 25])
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
