@@ -5,6 +5,11 @@ Measures (wall clock, median of N runs, release build):
   start   `scion start` on the local runtime vs the floor: `git worktree add`
           + `tmux new-session -d` (+ new-window), the same work done by hand
   list    `scion list` with 100 running agents
+  worktree `scion create` (worktree + home + record) vs `git worktree add`,
+          on a repository of 1,000 files and on the Linux kernel's source tree
+          (tens of thousands of files, from Debian's linux-source package,
+          installed with apt-get when missing and kept in /var/tmp)
+  diff    `scion diff --stat` of an agent that changed 1,000 files
   version `scion --version` cold start
   plugins load time of each plugin (dlopen + negotiation), from --debug logs
   calls   the in-process plugin call round trip (scion-plugin-bench: raw
@@ -34,17 +39,29 @@ def median(samples):
     return statistics.median(samples)
 
 class Repo:
-    def __init__(self, scion):
+    """A grove in a fresh repository; `files` commits that many files first,
+    `source` clones a cached repository instead (objects shared)."""
+    def __init__(self, scion, files=0, source=None):
         self.dir = tempfile.mkdtemp(prefix="scion-bench-")
         self.scion = scion
         self.env = dict(os.environ, HOME=os.path.join(self.dir, "home"))
         os.makedirs(self.env["HOME"])
         self.path = os.path.join(self.dir, "repo")
-        os.makedirs(self.path)
-        for argv in (["git", "init", "-q", "-b", "main"], ["git", "config", "user.name", "bench"],
-                     ["git", "config", "user.email", "bench@example.com"],
-                     ["git", "commit", "-q", "--allow-empty", "-m", "init"]):
-            run(argv, cwd=self.path)
+        if source:
+            run(["git", "clone", "-q", "--shared", source, self.path])
+            for argv in (["git", "config", "user.name", "bench"], ["git", "config", "user.email", "bench@example.com"],
+                         ["git", "checkout", "-q", "-B", "main"]):
+                run(argv, cwd=self.path)
+        else:
+            os.makedirs(self.path)
+            for argv in (["git", "init", "-q", "-b", "main"], ["git", "config", "user.name", "bench"],
+                         ["git", "config", "user.email", "bench@example.com"],
+                         ["git", "commit", "-q", "--allow-empty", "-m", "init"]):
+                run(argv, cwd=self.path)
+            if files:
+                write_files(self.path, files)
+                run(["git", "add", "-A"], cwd=self.path)
+                run(["git", "commit", "-q", "-m", f"{files} files"], cwd=self.path)
         self.sc("init")
 
     def sc(self, *args):
@@ -54,12 +71,72 @@ class Repo:
         try:
             names = [a["name"] for a in json.loads(self.sc("list", "--format", "json").stdout)]
             for i in range(0, len(names), 25):
-                self.sc("delete", *names[i:i + 25])
+                self.sc("delete", "--force", *names[i:i + 25])
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
-def bench_start(scion, runs):
-    repo = Repo(scion)
+def write_files(root, count, salt=""):
+    """`count` source-like files of 2-6 KB in folders of 50."""
+    for i in range(count):
+        folder = os.path.join(root, "src", f"mod{i // 50:03d}")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, f"file{i:04d}.c"), "w") as f:
+            f.write("".join(f"int f{i}_{j}(int x) {{ return x * {j} + {i}; }} /* {salt} */\n" for j in range(40 + i % 80)))
+
+LINUX_CACHE = "/var/tmp/scion-bench-linux"
+
+def linux_repository():
+    """The Linux kernel source (Debian's linux-source package) as a git
+    repository, made once and kept in /var/tmp; None when it cannot be had."""
+    if os.path.isdir(os.path.join(LINUX_CACHE, ".git")):
+        return LINUX_CACHE
+    import glob
+    tarballs = sorted(glob.glob("/usr/src/linux-source-*.tar.xz"))
+    if not tarballs and shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-q", "linux-source"], stdout=subprocess.DEVNULL,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        tarballs = sorted(glob.glob("/usr/src/linux-source-*.tar.xz"))
+    if not tarballs:
+        print("linux-source is not installed (apt-get install linux-source): skipping the large repository", file=sys.stderr)
+        return None
+    building = LINUX_CACHE + ".part"
+    shutil.rmtree(building, ignore_errors=True)
+    os.makedirs(building)
+    run(["tar", "-xJf", tarballs[-1], "-C", building, "--strip-components=1"])
+    for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A", "-f"],  # Debian's tree ignores itself (/*)
+                 ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "linux"]):
+        run(argv, cwd=building)
+    os.rename(building, LINUX_CACHE)
+    return LINUX_CACHE
+
+def bench_worktree(scion, runs, files=0, source=None):
+    """`git worktree add` against `scion create` (worktree, home, record)."""
+    repo = Repo(scion, files=files, source=source)
+    raw, ours = [], []
+    try:
+        count = int(run(["git", "ls-files"], cwd=repo.path).stdout.count("\n"))
+        for i in range(runs):
+            raw.append(timed(["git", "worktree", "add", "-q", "-b", f"raw{i}", os.path.join(repo.dir, f"raw{i}")], cwd=repo.path))
+            ours.append(timed([scion, "create", f"w{i}", "--harness", "shell", "true"], cwd=repo.path, env=repo.env))
+    finally:
+        repo.close()
+    return {"files": count, "git_worktree_add_ms": median(raw), "scion_create_ms": median(ours),
+            "ratio": median(ours) / median(raw)}
+
+def bench_diff(scion, runs, files=1000):
+    """`scion diff --stat` (and JSON) of an agent that changed every one of `files` files."""
+    repo = Repo(scion, files=files)
+    try:
+        repo.sc("create", "d", "--harness", "shell", "true")
+        write_files(os.path.join(repo.path, ".scion", "agents", "d", "workspace"), files, salt="changed")
+        stat = [timed([scion, "diff", "d", "--stat"], cwd=repo.path, env=repo.env) for _ in range(runs)]
+        json_samples = [timed([scion, "diff", "d", "--format", "json"], cwd=repo.path, env=repo.env) for _ in range(runs)]
+        return {"changed_files": files, "diff_stat_ms": median(stat), "diff_json_ms": median(json_samples)}
+    finally:
+        repo.close()
+
+def bench_start(scion, runs, files=0):
+    repo = Repo(scion, files=files)
     raw, ours = [], []
     try:
         for i in range(runs):
@@ -196,12 +273,23 @@ def main():
     parser.add_argument("--bin", default=None, help="folder with scion and the plugins (default: release build)")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--engines", action="store_true", help="also benchmark docker and podman")
+    parser.add_argument("--only", default=None, help="comma-separated: start,start1k,worktree,diff,version,plugins_ms,calls,list")
     args = parser.parse_args()
     bin_dir = args.bin or run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root).stdout.strip()
     scion = os.path.join(bin_dir, "scion")
-    results = {"start": bench_start(scion, args.runs), "version": bench_version(scion, args.runs * 2),
-               "plugins_ms": bench_plugins(scion, 5), "calls": bench_calls(bin_dir),
-               "list": bench_list(scion, args.runs)}
+    benches = {
+        "start": lambda: bench_start(scion, args.runs),
+        "start1k": lambda: bench_start(scion, args.runs, files=1000),
+        "worktree": lambda: {"files_1000": bench_worktree(scion, args.runs, files=1000),
+                             "linux": (lambda source: source and bench_worktree(scion, min(args.runs, 5), source=source))(linux_repository())},
+        "diff": lambda: bench_diff(scion, args.runs),
+        "version": lambda: bench_version(scion, args.runs * 2),
+        "plugins_ms": lambda: bench_plugins(scion, 5),
+        "calls": lambda: bench_calls(bin_dir),
+        "list": lambda: bench_list(scion, args.runs),
+    }
+    wanted = args.only.split(",") if args.only else list(benches)
+    results = {name: benches[name]() for name in wanted if name in benches}
     if args.engines:
         results["docker"] = bench_engine(scion, "docker", "scion-test:latest", min(args.runs, 8))
         results["podman"] = bench_engine(scion, "podman", "localhost/scion-test:latest", min(args.runs, 8))
