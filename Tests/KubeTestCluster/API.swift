@@ -244,6 +244,10 @@ final class Cluster: Sendable {
     }
 
     private func readBody(_ request: Request) async throws -> JSON {
+        if let type = request.headers[.contentType], type.contains("protobuf") {
+            throw APIError(code: 415, reason: "UnsupportedMediaType",
+                           message: "the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/json-patch+json")
+        }
         let buffer = try await request.body.collect(upTo: 16 << 20)
         if buffer.readableBytes == 0 { return [:] }
         do {

@@ -157,11 +157,34 @@ do {
                   path.subresource == "exec" || path.subresource == "attach", let ns = path.namespace else { return .dontUpgrade }
             let offered = (head.headerFields[values: .secWebSocketProtocol]).flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             guard let chosen = Cluster.execProtocols.first(where: offered.contains) else { return .dontUpgrade }
-            guard let user = await authenticate(head.headerFields, channel), user.may("create", "pods/" + path.subresource!) else { return .dontUpgrade }
-            if let injected = cluster.faults.injectedError(path: target.path) { _ = injected; return .dontUpgrade }
-            guard let exec = try? await cluster.execTarget(ns, name, target) else { return .dontUpgrade }
+            // NIO answers a refused upgrade with an empty 400, so a refusal is sent the way a
+            // stream error is: a Status on the error channel, then close.
+            let outcome: Result<ExecRequest, APIError>
+            if let user = await authenticate(head.headerFields, channel) {
+                let sub = path.subresource!
+                if !(user.may("create", "pods/" + sub) && user.may("get", "pods/" + sub)) {
+                    outcome = .failure(cluster.forbidden(user, "create", "pods/" + sub, ns, name: name))
+                } else if let injected = cluster.faults.injectedError(path: target.path) {
+                    outcome = .failure(injected)
+                } else {
+                    do { outcome = .success(try await cluster.execTarget(ns, name, target)) } catch let e as APIError { outcome = .failure(e) } catch {
+                        outcome = .failure(APIError(code: 500, reason: "InternalError", message: "\(error)"))
+                    }
+                }
+            } else {
+                outcome = .failure(APIError(code: 401, reason: "Unauthorized", message: "Unauthorized"))
+            }
             return .upgrade([.secWebSocketProtocol: chosen]) { inbound, outbound, _ in
-                await cluster.runExec(exec, protocolName: chosen, inbound: inbound, outbound: outbound)
+                switch outcome {
+                case .success(let exec):
+                    await cluster.runExec(exec, protocolName: chosen, inbound: inbound, outbound: outbound)
+                case .failure(let error):
+                    var buffer = ByteBuffer()
+                    buffer.writeInteger(UInt8(3))
+                    buffer.writeBytes(error.status.serialized())
+                    try? await outbound.write(.binary(buffer))
+                    try? await outbound.close(.normalClosure, reason: nil)
+                }
             }
         },
         tlsConfiguration: tls)
