@@ -19,6 +19,8 @@
 #   KUBE_TEST_CLUSTER_DIR   state folder (default /tmp/scion-kube-test-cluster);
 #                           several test processes share one cluster through it
 #   KUBE_TEST_CLUSTER_ARGS  extra server arguments, e.g. "--node-cpu 4 --node-pods 110"
+#   KUBE_TEST_CLUSTER_BIN   the server binary (default .build/debug/kube-test-cluster,
+#                           built with `swift build --product kube-test-cluster` if missing)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dir=${KUBE_TEST_CLUSTER_DIR:-/tmp/scion-kube-test-cluster}
@@ -33,8 +35,7 @@ running() {
 }
 
 binary() {
-    local bin
-    bin=$(cd "$root" && swift build --show-bin-path)/kube-test-cluster
+    local bin=${KUBE_TEST_CLUSTER_BIN:-$root/.build/debug/kube-test-cluster}
     if [[ ! -x $bin || -n ${KUBE_TEST_CLUSTER_REBUILD:-} ]]; then
         log "building kube-test-cluster"
         (cd "$root" && swift build --product kube-test-cluster >&2)

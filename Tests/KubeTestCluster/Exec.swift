@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdWebSocket
 import NIOCore
+import Synchronization
 
 /// What an exec or attach request asks for.
 struct ExecRequest: Sendable {
@@ -64,20 +65,21 @@ extension Cluster {
         }
         let (events, sink) = AsyncStream<(UInt8, [UInt8])>.makeStream()
         let stdinFD: Int32
-        let pid: pid_t
+        let process = ProcessBox()
         var readers: [AsyncStream<[UInt8]>] = []
-        var terminalFD: Int32 = -1
+        var terminal: PseudoTerminal? = nil
         do {
             if request.tty {
+                // Started once the client has sent its size (or after a second), so the
+                // command sees the right size from its start, as on a kubelet.
                 let pty = try PseudoTerminal()
-                pid = try Subprocess.spawn(argv, stdio: .terminal(path: pty.slavePath))
+                terminal = pty
                 stdinFD = fcntl(pty.master, F_DUPFD_CLOEXEC, 0)
-                terminalFD = stdinFD
                 readers.append(Subprocess.chunks(of: pty.master))
             } else {
                 let input = try Subprocess.pipe(), output = try Subprocess.pipe(), errors = try Subprocess.pipe()
-                pid = try Subprocess.spawn(argv, stdio: .descriptors(stdin: input.read, stdout: output.write, stderr: errors.write))
-                close(input.read); close(output.write); close(errors.write)
+                defer { close(input.read); close(output.write); close(errors.write) }
+                process.set(try Subprocess.spawn(argv, stdio: .descriptors(stdin: input.read, stdout: output.write, stderr: errors.write)))
                 stdinFD = input.write
                 if !request.stdin { close(input.write) }
                 readers.append(Subprocess.chunks(of: output.read))
@@ -89,22 +91,39 @@ extension Cluster {
             try? await outbound.close(.normalClosure, reason: nil)
             return
         }
-        let resizeFD = terminalFD
+        let slavePath = terminal?.slavePath
+        let resizeFD = terminal == nil ? -1 : stdinFD
+        let (sized, sizedSink) = AsyncStream<Void>.makeStream()
         let stdinQueue = DispatchQueue(label: "exec-stdin")
         let stdinOpen = StdinState(fd: request.stdin || request.tty ? stdinFD : -1, queue: stdinQueue)
         let sessionID = UUID()
         faults.registerExec(sessionID) {
-            kill(pid, SIGKILL)
+            process.signal(SIGKILL)
             Task { try? await outbound.close(.goingAway, reason: "connection dropped by fault injection") }
         }
         defer { faults.unregisterExec(sessionID) }
 
         let readerStreams = readers
+        let execArgv = argv
         let wantStdout = request.stdout, wantStderr = request.stderr || request.tty
         let command = request.command
+        let tty = request.tty
         await withTaskGroup(of: Void.self) { group in
             // Output: stdout (or the terminal), stderr, then the exit status on the error channel.
             group.addTask {
+                if let slavePath {
+                    let timer = Task { try? await Task.sleep(for: .seconds(1)); sizedSink.finish() }
+                    for await _ in sized { break }
+                    timer.cancel()
+                    do {
+                        process.set(try Subprocess.spawn(execArgv, stdio: .terminal(path: slavePath)))
+                    } catch {
+                        stdinOpen.close()
+                        sink.yield((3, Array(JSON.object(["metadata": [:], "status": "Failure", "message": .string("\(error)"), "reason": "InternalError", "code": 500]).serialized())))
+                        sink.finish()
+                        return
+                    }
+                }
                 await withTaskGroup(of: Void.self) { readersGroup in
                     for (index, reader) in readerStreams.enumerated() {
                         let channel: UInt8 = index == 0 ? 1 : 2
@@ -114,7 +133,8 @@ extension Cluster {
                         }
                     }
                 }
-                let code = await Subprocess.wait(pid)
+                let code = await Subprocess.wait(process.pid)
+                process.markExited()
                 stdinOpen.close()
                 sink.yield((3, Array(Cluster.exitStatus(code, command: command).serialized())))
                 sink.finish()
@@ -125,7 +145,7 @@ extension Cluster {
                     var buffer = ByteBuffer()
                     buffer.writeInteger(channel)
                     buffer.writeBytes(bytes)
-                    do { try await outbound.write(.binary(buffer)) } catch { kill(pid, SIGKILL); break }
+                    do { try await outbound.write(.binary(buffer)) } catch { process.signal(SIGKILL); break }
                 }
                 try? await outbound.close(.normalClosure, reason: nil)
             }
@@ -140,11 +160,10 @@ extension Cluster {
                         case 4:
                             if resizeFD >= 0, let size = try? JSON.parse(Data(payload)),
                                let w = size["Width"]?.int, let h = size["Height"]?.int {
-                                let rows = UInt16(clamping: h), cols = UInt16(clamping: w)
-                                stdinQueue.async {
-                                    var ws = winsize(ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0)
-                                    _ = ioctl(resizeFD, UInt(TIOCSWINSZ), &ws)
-                                }
+                                var ws = winsize(ws_row: UInt16(clamping: h), ws_col: UInt16(clamping: w), ws_xpixel: 0, ws_ypixel: 0)
+                                _ = ioctl(resizeFD, UInt(TIOCSWINSZ), &ws)
+                                sizedSink.yield()
+                                process.signal(SIGWINCH)
                             }
                         case 255 where v5:
                             if payload.first == 0 { stdinOpen.close() }
@@ -153,13 +172,32 @@ extension Cluster {
                     }
                 } catch {}
                 // The client went away before the command ended.
-                if kill(pid, 0) == 0 { kill(pid, request.tty ? SIGHUP : SIGKILL) }
+                process.signal(tty ? SIGHUP : SIGKILL)
+                sizedSink.finish()
             }
             await group.next()
             await group.next()
             group.cancelAll()
         }
+        if resizeFD >= 0 { stdinQueue.sync {} }
     }
+}
+
+/// The pid of a session's docker CLI, once started (0 before).
+final class ProcessBox: Sendable {
+    private let value = Mutex<pid_t>(0)
+    private let exited = Mutex<Bool>(false)
+
+    func set(_ pid: pid_t) { value.withLock { $0 = pid } }
+    var pid: pid_t { value.withLock { $0 } }
+
+    /// Signals the process if it was started and has not been waited for.
+    func signal(_ signal: Int32) {
+        let pid = self.pid
+        if pid > 0, !exited.withLock({ $0 }) { kill(pid, signal) }
+    }
+
+    func markExited() { exited.withLock { $0 = true } }
 }
 
 /// The command's stdin, written and closed in order on one serial queue.

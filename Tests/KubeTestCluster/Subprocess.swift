@@ -56,6 +56,12 @@ enum Subprocess {
             posix_spawn_file_actions_adddup2(&actions, 0, 1)
             posix_spawn_file_actions_adddup2(&actions, 0, 2)
         }
+        // Only 0, 1 and 2 reach the child: NIO's listening and connection sockets are not
+        // close-on-exec, and a docker CLI holding them would keep the port after a restart.
+        // (glibc ignores EBADF here, so a descriptor closed meanwhile does no harm)
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            if let fd = Int32(entry), fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        }
         posix_spawnattr_setflags(&attributes, flags)
         var cArgs = argv.map { strdup($0) }
         cArgs.append(nil)
