@@ -162,10 +162,19 @@ final class Cluster: Sendable {
             if target.flag("watch") {
                 return try await watch(path, labels: labels, fields: fields, target: target, table: wantsTable)
             }
-            let (items, revision) = await store.list(path.resource, namespace: path.namespace, labels: labels, fields: fields)
-            if wantsTable { return Cluster.json(200, Tables.table(path.resource, items, revision: revision, includeObject: target.value("includeObject"))) }
-            return Cluster.json(200, ["kind": .string(info.kind + "List"), "apiVersion": "v1",
-                                      "metadata": ["resourceVersion": .string(String(revision))], "items": .array(items)])
+            if wantsTable {
+                let (items, revision) = await store.list(path.resource, namespace: path.namespace, labels: labels, fields: fields)
+                return Cluster.json(200, Tables.table(path.resource, items, revision: revision, includeObject: target.value("includeObject")))
+            }
+            let (items, revision) = await store.listEncoded(path.resource, namespace: path.namespace, labels: labels, fields: fields)
+            var body = ByteBuffer()
+            body.writeString("{\"apiVersion\":\"v1\",\"kind\":\"\(info.kind)List\",\"metadata\":{\"resourceVersion\":\"\(revision)\"},\"items\":[")
+            for (i, item) in items.enumerated() {
+                if i > 0 { body.writeString(",") }
+                body.writeBytes(item)
+            }
+            body.writeString("]}")
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: body))
         case (.get, let name?, nil):
             guard user.may("get", path.resource) else { throw forbidden(user, "get", path.resource, path.namespace) }
             guard let object = await store.get(path.resource, ns, name) else { throw APIError.notFound(path.resource, name) }

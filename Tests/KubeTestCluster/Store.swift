@@ -138,7 +138,11 @@ actor Store {
         "nodes": ("Node", false),
     ]
 
-    private var objects: [String: [String: JSON]] = [:]
+    private var objects: [String: [String: JSON]] = [:] {
+        didSet { encoded = [:] }
+    }
+    /// Serialized objects by resource and key, made on first list after a change.
+    private var encoded: [String: [String: Data]] = [:]
     private(set) var revision: Int64 = 1
     private var history: [WatchEvent] = []
     private let historyLimit = 5000
@@ -183,6 +187,28 @@ actor Store {
             items.append(object)
         }
         items.sort { ($0.at("metadata.namespace")?.string ?? "", $0.at("metadata.name")?.string ?? "") < ($1.at("metadata.namespace")?.string ?? "", $1.at("metadata.name")?.string ?? "") }
+        return (items, revision)
+    }
+
+    /// Like `list`, but the items already serialized (a list of hundreds stays fast).
+    func listEncoded(_ resource: String, namespace: String?, labels: Selector, fields: Selector) -> (items: [Data], revision: Int64) {
+        let all = objects[resource] ?? [:]
+        var cache = encoded[resource] ?? [:]
+        var keys: [String] = []
+        for (key, object) in all {
+            if let namespace, !key.hasPrefix(namespace + "/") { continue }
+            if !labels.isEmpty, !labels.matchesLabels(object) { continue }
+            if !fields.isEmpty, !fields.matchesFields(object) { continue }
+            keys.append(key)
+        }
+        keys.sort()
+        let items = keys.map { key in
+            if let data = cache[key] { return data }
+            let data = all[key]!.serialized()
+            cache[key] = data
+            return data
+        }
+        encoded[resource] = cache
         return (items, revision)
     }
 
