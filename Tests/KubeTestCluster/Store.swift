@@ -177,31 +177,28 @@ actor Store {
         objects[resource]?[Store.key(namespace, name)]
     }
 
-    func list(_ resource: String, namespace: String?, labels: Selector = .everything, fields: Selector = .everything) -> (items: [JSON], revision: Int64) {
-        let all = objects[resource] ?? [:]
-        var items: [JSON] = []
-        for (key, object) in all {
+    /// The keys ("namespace/name", sorted) of the objects that match.
+    private func matchingKeys(_ resource: String, _ namespace: String?, _ labels: Selector, _ fields: Selector) -> [String] {
+        var keys: [String] = []
+        for (key, object) in objects[resource] ?? [:] {
             if let namespace, !key.hasPrefix(namespace + "/") { continue }
             if !labels.isEmpty, !labels.matchesLabels(object) { continue }
             if !fields.isEmpty, !fields.matchesFields(object) { continue }
-            items.append(object)
+            keys.append(key)
         }
-        items.sort { ($0.at("metadata.namespace")?.string ?? "", $0.at("metadata.name")?.string ?? "") < ($1.at("metadata.namespace")?.string ?? "", $1.at("metadata.name")?.string ?? "") }
-        return (items, revision)
+        return keys.sorted()
+    }
+
+    func list(_ resource: String, namespace: String?, labels: Selector = .everything, fields: Selector = .everything) -> (items: [JSON], revision: Int64) {
+        let all = objects[resource] ?? [:]
+        return (matchingKeys(resource, namespace, labels, fields).map { all[$0]! }, revision)
     }
 
     /// Like `list`, but the items already serialized (a list of hundreds stays fast).
     func listEncoded(_ resource: String, namespace: String?, labels: Selector, fields: Selector) -> (items: [Data], revision: Int64) {
         let all = objects[resource] ?? [:]
         var cache = encoded[resource] ?? [:]
-        var keys: [String] = []
-        for (key, object) in all {
-            if let namespace, !key.hasPrefix(namespace + "/") { continue }
-            if !labels.isEmpty, !labels.matchesLabels(object) { continue }
-            if !fields.isEmpty, !fields.matchesFields(object) { continue }
-            keys.append(key)
-        }
-        keys.sort()
+        let keys = matchingKeys(resource, namespace, labels, fields)
         let items = keys.map { key in
             if let data = cache[key] { return data }
             let data = all[key]!.serialized()

@@ -16,6 +16,15 @@ struct KubeTestClusterTests {
         """
     }
 
+    /// A namespace of the test's own with one running pod in it (`sleep 600`).
+    func runningPod(_ name: String, prefix: String) throws -> (TestKubeCluster, String) {
+        let cluster = try TestKubeCluster.shared()
+        let ns = try cluster.makeNamespace(prefix)
+        try cluster.apply(pod(name, ns, command: "sleep 600"))
+        try cluster.check("-n", ns, "wait", "--for=condition=Ready", "pod/\(name)", "--timeout=60s")
+        return (cluster, ns)
+    }
+
     func jsonString(_ s: String) -> String {
         String(decoding: try! JSONSerialization.data(withJSONObject: [s]), as: UTF8.self).dropFirst().dropLast().description
     }
@@ -68,11 +77,8 @@ struct KubeTestClusterTests {
 
     @Test("kubectl exec -it gives a real interactive shell on a pseudo-terminal, resized with the terminal")
     func interactiveExec() throws {
-        let cluster = try TestKubeCluster.shared()
-        let ns = try cluster.makeNamespace("tty")
+        let (cluster, ns) = try runningPod("shell", prefix: "tty")
         defer { cluster.deleteNamespace(ns) }
-        try cluster.apply(pod("shell", ns, command: "sleep 600"))
-        try cluster.check("-n", ns, "wait", "--for=condition=Ready", "pod/shell", "--timeout=60s")
         let terminal = try TerminalSession(
             running: [TestKubeCluster.kubectlPath ?? "kubectl", "-n", ns, "exec", "-it", "shell", "--", "sh"],
             environment: ["KUBECONFIG": cluster.kubeconfig])
@@ -87,11 +93,8 @@ struct KubeTestClusterTests {
 
     @Test("kubectl cp copies a file into a pod and back out")
     func copy() throws {
-        let cluster = try TestKubeCluster.shared()
-        let ns = try cluster.makeNamespace("cp")
+        let (cluster, ns) = try runningPod("files", prefix: "cp")
         defer { cluster.deleteNamespace(ns) }
-        try cluster.apply(pod("files", ns, command: "sleep 600"))
-        try cluster.check("-n", ns, "wait", "--for=condition=Ready", "pod/files", "--timeout=60s")
         let folder = try TemporaryDirectory("kube-cp")
         try folder.write("f", "data\n")
         try cluster.check("-n", ns, "cp", folder.file("f"), "files:/tmp/f")
