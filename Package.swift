@@ -34,6 +34,8 @@ let package = Package(
         .library(name: "ScionTestRuntimeFaraway", type: .dynamic, targets: ["ScionTestRuntimeFaraway"]),
         // Issue 11: the grove broker, a host-side process of its own (scion does not link swift-nio).
         .executable(name: "scion-broker", targets: ["scion-broker"]),
+        // Issue 9: the Kubernetes test cluster (test only, never installed).
+        .executable(name: "kube-test-cluster", targets: ["KubeTestCluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -44,6 +46,10 @@ let package = Package(
         // Issue 11: the grove broker's server (scion-broker only).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Issue 9: the Kubernetes test cluster's API server (test only).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", exact: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
     ],
     targets: [
         .systemLibrary(name: "ScionPluginABI", path: "Sources/ScionPluginABI"),
@@ -101,6 +107,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // Issue 9: the Kubernetes test cluster: an API server whose pods are docker containers.
+        .executableTarget(
+            name: "KubeTestCluster",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/KubeTestCluster"),
         .testTarget(name: "ScionCoreTests", dependencies: ["ScionCore", "ScionTestSupport"]),
         .testTarget(
             name: "ScionCLITests",

@@ -22,5 +22,13 @@ fi
 
 echo "test: building (debug) with tests"
 swift build --build-tests
+# Issue 9: the Kubernetes test cluster, for the kube tests (pods are docker
+# containers, so only with the engines); stopped again when the run ends.
+if $engines; then
+    export KUBE_TEST_CLUSTER_DIR=${KUBE_TEST_CLUSTER_DIR:-/tmp/scion-kube-test-cluster-$$}
+    trap 'scripts/kube-test-cluster.sh down >/dev/null 2>&1 || true' EXIT
+    scripts/kube-test-cluster.sh up >/dev/null
+fi
+
 echo "test: running"
 swift test --skip-build "$@"
