@@ -32,6 +32,9 @@ let package = Package(
         .library(name: "ScionHarnessCodex", type: .dynamic, targets: ["ScionHarnessCodex"]),
         // Test only, never installed (scripts/install.sh installs Plugins/*).
         .library(name: "ScionTestRuntimeFaraway", type: .dynamic, targets: ["ScionTestRuntimeFaraway"]),
+        // Issue 10: the Kubernetes runtime and its attach helper.
+        .library(name: "ScionRuntimeKubernetes", type: .dynamic, targets: ["ScionRuntimeKubernetes"]),
+        .executable(name: "scion-kube-attach", targets: ["scion-kube-attach"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +42,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         // SHA-256 of the repository files the user trusts (`scion trust`); ScionCore only.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // Issue 10: WebSocket exec/attach of the Kubernetes runtime (only in its targets).
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", exact: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
     ],
     targets: [
         .systemLibrary(name: "ScionPluginABI", path: "Sources/ScionPluginABI"),
@@ -86,9 +92,25 @@ let package = Package(
         .target(
             name: "ScionTestRuntimeFaraway", dependencies: ["ScionPluginKit"], path: "Tests/Plugins/runtime-faraway",
             exclude: ["plugin.json"], linkerSettings: pluginLinkerSettings),
+        // Issue 10: the Kubernetes runtime. ScionKubernetesClient holds the API client
+        // (kubeconfig, REST over libcurl, exec over WebSocket) shared by the plugin
+        // and the attach helper, which are different processes.
+        .target(
+            name: "ScionKubernetesClient",
+            dependencies: [
+                "ScionPluginKit", "CCurl",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Plugins/kubernetes-support"),
+        plugin("ScionRuntimeKubernetes", folder: "runtime-kubernetes", dependencies: ["ScionKubernetesClient"]),
+        .executableTarget(name: "scion-kube-attach", dependencies: ["ScionKubernetesClient"], path: "Plugins/kubernetes-attach"),
         .target(name: "ScionTestSupport", dependencies: ["ScionCore"], path: "Tests/ScionTestSupport"),
         .testTarget(name: "ScionCoreTests", dependencies: ["ScionCore", "ScionTestSupport"]),
         .testTarget(name: "ScionCLITests", dependencies: ["ScionCore", "ScionTestSupport"]),
+        // Issue 10: unit tests of the Kubernetes client (kubeconfig, pod spec, errors).
+        .testTarget(name: "ScionKubernetesTests", dependencies: ["ScionKubernetesClient"]),
     ],
     swiftLanguageModes: [.v6]
 )
