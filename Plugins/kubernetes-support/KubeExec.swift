@@ -30,7 +30,8 @@ public enum RemoteCommand {
         if object["status"] as? String == "Success" { return (0, message) }
         if object["reason"] as? String == "NonZeroExitCode",
            let causes = (object["details"] as? [String: Any])?["causes"] as? [[String: Any]],
-           let cause = causes.first(where: { $0["type"] as? String == "ExitCode" }),
+           // StatusCause's type is the JSON key "reason" (older docs say "type").
+           let cause = causes.first(where: { ($0["reason"] ?? $0["type"]) as? String == "ExitCode" }),
            let text = cause["message"] as? String, let code = Int(text) {
             return (code, message)
         }
@@ -126,7 +127,7 @@ extension KubeClient {
         if let token = credential.bearerToken { headers[.authorization] = "Bearer \(token)" }
         let configuration = WebSocketClientConfiguration(
             maxFrameSize: 1 << 24, additionalHeaders: headers, autoPing: .enabled(timePeriod: .seconds(5)),
-            sniHostname: access.tlsServerName)
+            sniHostname: access.tlsServerName ?? (serverIsIPAddress ? Self.ipServerSNIName : nil))
         let url = access.server.replacingOccurrences(of: "https://", with: "wss://")
             .replacingOccurrences(of: "http://", with: "ws://") + path
         let status = Box<Data?>(nil)
@@ -184,6 +185,14 @@ extension KubeClient {
         return code
     }
 
+    /// The SNI name sent to a server given by IP address (an IP cannot be one).
+    static let ipServerSNIName = "kubernetes.default.svc"
+
+    var serverIsIPAddress: Bool {
+        guard let host = URLComponents(string: access.server)?.host else { return false }
+        return host.contains(":") || host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil }
+    }
+
     func tlsConfiguration(_ credential: RequestCredential) throws -> TLSConfiguration? {
         guard access.server.hasPrefix("https://") else { return nil }
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -191,6 +200,13 @@ extension KubeClient {
             tls.certificateVerification = .none
         } else if let ca = access.caPEM {
             tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca)))
+        }
+        if serverIsIPAddress && access.tlsServerName == nil && !access.insecureSkipTLSVerify {
+            // NIOSSL cannot take an IP address as the server name (no SNI
+            // for IPs, and it refuses one): the chain is still verified
+            // against the kubeconfig's CA, the IP SAN is checked by the REST
+            // calls (libcurl) that precede every exec.
+            tls.certificateVerification = .noHostnameVerification
         }
         if let cert = credential.clientCertificatePEM, let key = credential.clientKeyPEM {
             tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(cert)).map { .certificate($0) }

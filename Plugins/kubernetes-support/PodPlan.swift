@@ -163,7 +163,9 @@ public struct PodPlan: @unchecked Sendable {
             + Tmux.newSession(spec.session, workdir: spec.workdir, detached: true)
         // The agent window's log is also the container's output, so the
         // pod log API (`kubectl logs`, `scion logs`) shows the agent.
-        let script = "while [ ! -e \"$HOME/\(workspaceReadyPath)\" ]; do sleep 0.1; done; "
+        // PID 1 ignores SIGTERM unless it traps it: end the session at once on pod deletion.
+        let script = "trap 'tmux kill-server 2>/dev/null; exit 0' TERM; "
+            + "while [ ! -e \"$HOME/\(workspaceReadyPath)\" ]; do sleep 0.1; done; "
             + "\"$@\" || exit 1; touch \"$HOME/\(readyPath)\"; "
             + "tail -n +1 -F \"$HOME/\(Tmux.logPath)\" 2>/dev/null & t=$!; "
             + "while tmux has-session -t \(spec.session.session) 2>/dev/null; do sleep 1; done; sleep 1; kill $t"

@@ -96,7 +96,8 @@ struct PodPlanTests {
     @Test("the exit code comes from the error channel's Status")
     func exitCodes() {
         #expect(RemoteCommand.exitCode(fromStatus: Data(#"{"status":"Success"}"#.utf8)).code == 0)
-        let failure = #"{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"type":"ExitCode","message":"3"}]}}"#
+        // What the API server sends: the cause's type under the key "reason".
+        let failure = #"{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}"#
         #expect(RemoteCommand.exitCode(fromStatus: Data(failure.utf8)).code == 3)
         let other = RemoteCommand.exitCode(fromStatus: Data(#"{"status":"Failure","message":"container not found"}"#.utf8))
         #expect(other.code == nil && other.message == "container not found")
