@@ -32,6 +32,8 @@ let package = Package(
         .library(name: "ScionHarnessCodex", type: .dynamic, targets: ["ScionHarnessCodex"]),
         // Test only, never installed (scripts/install.sh installs Plugins/*).
         .library(name: "ScionTestRuntimeFaraway", type: .dynamic, targets: ["ScionTestRuntimeFaraway"]),
+        // Issue 9: the Kubernetes test cluster (test only, never installed).
+        .executable(name: "kube-test-cluster", targets: ["KubeTestCluster"]),
         // Issue 10: the Kubernetes runtime and its attach helper.
         .library(name: "ScionRuntimeKubernetes", type: .dynamic, targets: ["ScionRuntimeKubernetes"]),
         .executable(name: "scion-kube-attach", targets: ["scion-kube-attach"]),
@@ -42,7 +44,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         // SHA-256 of the repository files the user trusts (`scion trust`); ScionCore only.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        // Issue 10: WebSocket exec/attach of the Kubernetes runtime (only in its targets).
+        // Issues 9 and 10: the test cluster's API server (test only) and the Kubernetes
+        // runtime's WebSocket exec/attach (only in its targets).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", exact: "2.8.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
     ],
@@ -107,6 +111,18 @@ let package = Package(
         plugin("ScionRuntimeKubernetes", folder: "runtime-kubernetes", dependencies: ["ScionKubernetesClient"]),
         .executableTarget(name: "scion-kube-attach", dependencies: ["ScionKubernetesClient"], path: "Plugins/kubernetes-attach"),
         .target(name: "ScionTestSupport", dependencies: ["ScionCore"], path: "Tests/ScionTestSupport"),
+        // Issue 9: the Kubernetes test cluster: an API server whose pods are docker containers.
+        .executableTarget(
+            name: "KubeTestCluster",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/KubeTestCluster"),
         .testTarget(name: "ScionCoreTests", dependencies: ["ScionCore", "ScionTestSupport"]),
         .testTarget(name: "ScionCLITests", dependencies: ["ScionCore", "ScionTestSupport"]),
         // Issue 10: unit tests of the Kubernetes client (kubeconfig, pod spec, errors).

@@ -27,6 +27,13 @@ enum KubeCluster {
         return .success(String(line.dropFirst("KUBECONFIG=".count)))
     }()
 
+    /// `kube-test-cluster.sh fault JSON` / `restart`: only on the test cluster.
+    static func control(_ arguments: String...) throws -> Shell.Result {
+        var environment = ProcessInfo.processInfo.environment
+        if let dir = ProcessInfo.processInfo.environment["KUBE_TEST_CLUSTER_DIR"] { environment["KUBE_TEST_CLUSTER_DIR"] = dir }
+        return try Shell.run([script] + arguments, environment: environment)
+    }
+
     static func kubectl(_ arguments: String...) throws -> Shell.Result {
         try Shell.run(["kubectl"] + arguments, environment: ["KUBECONFIG": try kubeconfig.get(), "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()])
     }
@@ -171,5 +178,53 @@ struct KubernetesRuntimeTests {
                     "profile \(profile)")
             try sandbox.check("delete", "same-\(profile)", "--force")
         }
+    }
+
+    @Test("a user without the right to create secrets gets a clear RBAC error naming the user, context and server")
+    func restrictedUser() throws {
+        let world = try KubeWorld()
+        let sandbox = world.sandbox
+        try sandbox.check("config", "set", "runtimes.kubernetes.context", "scion-test-restricted")
+        try sandbox.check("config", "set", "harness_configs.claude.image", "scion-test:latest")
+        sandbox.extraEnvironment["ANTHROPIC_API_KEY"] = "sk-ant-restricted"
+        let result = try sandbox.scion("start", "denied", "--harness", "claude", "task")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("user restricted may not create secret"), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("context scion-test-restricted"), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("Role"), "stderr: \(result.stderr)")
+    }
+
+    @Test("the exec-credential user works, its token cached and fetched again when the server refuses it")
+    func execCredentialUser() throws {
+        let world = try KubeWorld()
+        let sandbox = world.sandbox
+        try sandbox.check("config", "set", "runtimes.kubernetes.context", "scion-test-exec")
+        try sandbox.check("start", "exec-auth", "--harness", "shell", "echo exec-auth-ran; sleep 600")
+        #expect(Shell.eventually(timeout: 20) { (try? sandbox.check("look", "exec-auth"))?.contains("exec-auth-ran") == true })
+        try sandbox.check("delete", "exec-auth", "--force")
+    }
+
+    @Test("a pod no node can take is reported as Unschedulable with the fix")
+    func unschedulable() throws {
+        let world = try KubeWorld()
+        try world.sandbox.check("config", "set", "profiles.remote.resources.memory", "4000g")
+        let result = try world.sandbox.scion("start", "huge", "--harness", "shell", "sleep 1")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("Unschedulable"), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("lower the agent's resources"), "stderr: \(result.stderr)")
+    }
+
+    @Test("429 with Retry-After and a restart of the API server do not lose an agent", .enabled(if: !KubeCluster.real))
+    func faults() throws {
+        let world = try KubeWorld()
+        let sandbox = world.sandbox
+        try sandbox.check("start", "steady", "--harness", "shell", "echo steady-ran; sleep 600")
+        #expect(try KubeCluster.control("fault", #"{"error":{"code":429,"count":2,"retryAfter":1}}"#).status == 0)
+        #expect(try sandbox.check("list").contains("steady"), "list through two 429 answers")
+        #expect(try KubeCluster.control("restart").status == 0)
+        #expect(Shell.eventually(timeout: 20) { (try? sandbox.check("look", "steady"))?.contains("steady-ran") == true },
+                "look after the server restarted")
+        #expect(try sandbox.agent("steady")?["phase"] as? String == "running")
+        try sandbox.check("delete", "steady", "--force")
     }
 }
