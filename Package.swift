@@ -102,7 +102,7 @@ let package = Package(
         .target(
             name: "ScionKubernetesClient",
             dependencies: [
-                "ScionPluginKit", "CCurl",
+                "ScionPluginKit", "CCurl", "ScionContainerSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -64,7 +64,26 @@ extension KubeClient {
     /// v4 servers make the command read exactly the bytes it is given.
     public func exec(
         pod: String, container: String, argv: [String], stdin: Data? = nil, timeoutSeconds: Double = 300,
-        isCancelled: (@Sendable () -> Bool)? = nil
+        isCancelled: (@Sendable () -> Bool)? = nil, retries: Int = 0
+    ) throws -> ExecOutcome {
+        // A connection dropped before the exit status (a fresh pod, a busy
+        // node, a restarting server) is tried again when the command may
+        // run twice (`retries`).
+        var attempt = 0
+        while true {
+            do {
+                return try execOnce(pod: pod, container: container, argv: argv, stdin: stdin, timeoutSeconds: timeoutSeconds, isCancelled: isCancelled)
+            } catch let error as PluginError where error.code == .unavailable && error.details["dropped"] != nil && attempt < retries {
+                attempt += 1
+                PluginLog.debug("kubernetes: exec in pod \(pod) was dropped; trying again (\(attempt) of \(retries))")
+                Thread.sleep(forTimeInterval: 0.3 * Double(attempt))
+            }
+        }
+    }
+
+    func execOnce(
+        pod: String, container: String, argv: [String], stdin: Data?, timeoutSeconds: Double,
+        isCancelled: (@Sendable () -> Bool)?
     ) throws -> ExecOutcome {
         let stdout = Box(Data()), stderr = Box(Data())
         let lock = NSLock()
@@ -176,7 +195,9 @@ extension KubeClient {
         }
         guard let data = status.value else {
             // v4/v5 servers always send a status; a connection that ends without one was cut.
-            throw PluginError(.unavailable, "the exec stream to \(access.summary) ended without an exit status (the connection was dropped)")
+            throw PluginError(
+                .unavailable, "the exec stream to \(access.summary) ended without an exit status (the connection was dropped)",
+                details: ["dropped": .bool(true)])
         }
         let (code, message) = RemoteCommand.exitCode(fromStatus: data)
         guard let code else {

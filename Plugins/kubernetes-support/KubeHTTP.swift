@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import ScionContainerSupport
 import ScionPluginKit
 
 /// One HTTP response of the API server.
@@ -95,21 +96,7 @@ struct KubeHTTP: Sendable {
         headers = curl_slist_append(headers, "Expect:")
         headers = curl_slist_append(headers, "Accept: application/json")
         if let token = credential.bearerToken { headers = curl_slist_append(headers, "Authorization: Bearer \(token)") }
-        switch method {
-        case "GET": break
-        case "POST": _ = ccurl_setopt_long(curl, CURLOPT_POST, 1)
-        default: _ = ccurl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, method)
-        }
-        if let body {
-            headers = curl_slist_append(headers, "Content-Type: \(contentType)")
-            _ = ccurl_setopt_long(curl, CURLOPT_POSTFIELDSIZE, body.count)
-            body.withUnsafeBytes { bytes in
-                _ = ccurl_setopt_pointer(curl, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
-            }
-        } else if method != "GET" {
-            _ = ccurl_setopt_long(curl, CURLOPT_POSTFIELDSIZE, 0)
-            _ = ccurl_setopt_string(curl, CURLOPT_COPYPOSTFIELDS, "")
-        }
+        CurlRequest.setMethod(curl, method, body: body, contentType: contentType, headers: &headers)
         _ = ccurl_setopt_pointer(curl, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headers))
 
         let transfer = KubeTransfer(onData: onData, isCancelled: isCancelled)

@@ -43,7 +43,7 @@ struct Workspace {
 
     func exec(_ script: String, _ arguments: [String] = [], stdin: Data? = nil, what: String) throws -> ExecOutcome {
         let outcome = try client.exec(
-            pod: pod, container: PodPlan.containerName, argv: ["sh", "-c", script, "scion"] + arguments, stdin: stdin)
+            pod: pod, container: PodPlan.containerName, argv: ["sh", "-c", script, "scion"] + arguments, stdin: stdin, retries: 3)
         guard outcome.exitCode == 0 else {
             let reason = String(decoding: outcome.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             throw PluginError(.internal, "cannot \(what) in pod \(pod) (exit status \(outcome.exitCode))\(reason.isEmpty ? "" : ": \(reason)")")
@@ -204,7 +204,8 @@ struct AgentFiles {
         do {
             outcome = try client.exec(
                 pod: pod, container: PodPlan.containerName,
-                argv: ["sh", "-c", "f=\"$HOME/$1\"; [ -f \"$f\" ] || exit 3; wc -c < \"$f\"; tail -c +$(($2 + 1)) \"$f\"", "scion", path, String(offset)])
+                argv: ["sh", "-c", "f=\"$HOME/$1\"; [ -f \"$f\" ] || exit 3; wc -c < \"$f\"; tail -c +$(($2 + 1)) \"$f\"", "scion", path, String(offset)],
+                retries: 2)
         } catch let error as PluginError where error.code == .notFound {
             return AgentFileContents(exists: false)
         }

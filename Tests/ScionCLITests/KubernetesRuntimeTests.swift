@@ -221,7 +221,8 @@ struct KubernetesRuntimeTests {
         try sandbox.check("start", "steady", "--harness", "shell", "echo steady-ran; sleep 600")
         #expect(try KubeCluster.control("fault", #"{"error":{"code":429,"count":2,"retryAfter":1}}"#).status == 0)
         #expect(try sandbox.check("list").contains("steady"), "list through two 429 answers")
-        #expect(try KubeCluster.control("restart").status == 0)
+        // The test cluster's restart can find its old port still taken for a moment: try again.
+        #expect(try (0..<3).contains { _ in try KubeCluster.control("restart").status == 0 }, "the test cluster did not restart")
         #expect(Shell.eventually(timeout: 20) { (try? sandbox.check("look", "steady"))?.contains("steady-ran") == true },
                 "look after the server restarted")
         #expect(try sandbox.agent("steady")?["phase"] as? String == "running")
