@@ -121,7 +121,7 @@ extension KubeClient {
         var lastFailure: Error?
         for version in RemoteCommand.protocols {
             do {
-                return try await session(path: path, version: version, input: input, output: output)
+                return try await session(path: path, version: version, tty: tty, input: input, output: output)
             } catch let error as WebSocketClientError where error == .webSocketUpgradeFailed {
                 lastFailure = error
                 continue
@@ -138,14 +138,17 @@ extension KubeClient {
     }
 
     private func session(
-        path: String, version: String, input: AsyncStream<StreamInput>?, output: @escaping @Sendable (UInt8, Data) -> Void
+        path: String, version: String, tty: Bool, input: AsyncStream<StreamInput>?, output: @escaping @Sendable (UInt8, Data) -> Void
     ) async throws -> Int {
         let credential = try credentials.credential()
         var headers = HTTPFields()
         headers[HTTPField.Name("Sec-WebSocket-Protocol")!] = version
         if let token = credential.bearerToken { headers[.authorization] = "Bearer \(token)" }
         let configuration = WebSocketClientConfiguration(
-            maxFrameSize: 1 << 24, additionalHeaders: headers, autoPing: .enabled(timePeriod: .seconds(5)),
+            maxFrameSize: 1 << 24, additionalHeaders: headers, // Interactive sessions ping every 5 s (as kubectl); a command's own
+            // stream does not: a busy server that answers a ping late would
+            // otherwise have the stream closed before its exit status.
+            autoPing: tty ? .enabled(timePeriod: .seconds(5)) : .disabled,
             sniHostname: access.tlsServerName ?? (serverIsIPAddress ? Self.ipServerSNIName : nil))
         let url = access.server.replacingOccurrences(of: "https://", with: "wss://")
             .replacingOccurrences(of: "http://", with: "ws://") + path
