@@ -36,6 +36,9 @@ let package = Package(
         .executable(name: "scion-broker", targets: ["scion-broker"]),
         // Issue 9: the Kubernetes test cluster (test only, never installed).
         .executable(name: "kube-test-cluster", targets: ["KubeTestCluster"]),
+        // Issue 10: the Kubernetes runtime and its attach helper.
+        .library(name: "ScionRuntimeKubernetes", type: .dynamic, targets: ["ScionRuntimeKubernetes"]),
+        .executable(name: "scion-kube-attach", targets: ["scion-kube-attach"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,7 +49,8 @@ let package = Package(
         // Issue 11: the grove broker's server (scion-broker only).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        // Issue 9: the Kubernetes test cluster's API server (test only).
+        // Issues 9 and 10: the test cluster's API server (test only) and the Kubernetes
+        // runtime's WebSocket exec/attach (only in its targets).
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", exact: "2.8.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
@@ -97,6 +101,20 @@ let package = Package(
         .target(
             name: "ScionTestRuntimeFaraway", dependencies: ["ScionPluginKit"], path: "Tests/Plugins/runtime-faraway",
             exclude: ["plugin.json"], linkerSettings: pluginLinkerSettings),
+        // Issue 10: the Kubernetes runtime. ScionKubernetesClient holds the API client
+        // (kubeconfig, REST over libcurl, exec over WebSocket) shared by the plugin
+        // and the attach helper, which are different processes.
+        .target(
+            name: "ScionKubernetesClient",
+            dependencies: [
+                "ScionPluginKit", "CCurl", "ScionContainerSupport",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Plugins/kubernetes-support"),
+        plugin("ScionRuntimeKubernetes", folder: "runtime-kubernetes", dependencies: ["ScionKubernetesClient"]),
+        .executableTarget(name: "scion-kube-attach", dependencies: ["ScionKubernetesClient"], path: "Plugins/kubernetes-attach"),
         .target(name: "ScionTestSupport", dependencies: ["ScionCore"], path: "Tests/ScionTestSupport"),
         // Issue 11: the grove broker, serving the agents' `scion` over their own unix sockets.
         .executableTarget(
@@ -126,6 +144,8 @@ let package = Package(
                 "ScionCore", "ScionCommands", "ScionTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // Issue 10: unit tests of the Kubernetes client (kubeconfig, pod spec, errors).
+        .testTarget(name: "ScionKubernetesTests", dependencies: ["ScionKubernetesClient"]),
     ],
     swiftLanguageModes: [.v6]
 )

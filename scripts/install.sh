@@ -33,4 +33,6 @@ for manifest in "$root"/Plugins/*/plugin.json; do
     install -m 0755 "$bin/$library" "$prefix/lib/scion/plugins/$name/$library"
     echo "install: plugin $name"
 done
+# The kubernetes runtime's attach helper lives beside its library (issue 10).
+install -m 0755 "$bin/scion-kube-attach" "$prefix/lib/scion/plugins/runtime-kubernetes/scion-kube-attach"
 echo "install: $prefix/bin/scion ($("$prefix/bin/scion" --version))"

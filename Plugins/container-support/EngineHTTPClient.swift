@@ -118,24 +118,7 @@ public struct EngineHTTPClient: Sendable {
         var headers: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headers) }
         headers = curl_slist_append(headers, "Expect:")
-        switch method {
-        case "GET":
-            break
-        case "POST":
-            _ = ccurl_setopt_long(curl, CURLOPT_POST, 1)
-        default:
-            _ = ccurl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, method)
-        }
-        if let body, !body.isEmpty {
-            headers = curl_slist_append(headers, "Content-Type: application/json")
-            _ = ccurl_setopt_long(curl, CURLOPT_POSTFIELDSIZE, body.count)
-            body.withUnsafeBytes { bytes in
-                _ = ccurl_setopt_pointer(curl, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
-            }
-        } else if method != "GET" {
-            _ = ccurl_setopt_long(curl, CURLOPT_POSTFIELDSIZE, 0)
-            _ = ccurl_setopt_string(curl, CURLOPT_COPYPOSTFIELDS, "")
-        }
+        CurlRequest.setMethod(curl, method, body: body, contentType: "application/json", headers: &headers)
         _ = ccurl_setopt_pointer(curl, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headers))
 
         transfer.curl = curl
@@ -163,6 +146,31 @@ public struct EngineHTTPClient: Sendable {
         let connect = [CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY].contains(code)
         return HTTPTransportError(
             endpoint: endpoint, reason: reason, couldNotConnect: connect, timedOut: code == CURLE_OPERATION_TIMEDOUT)
+    }
+}
+
+/// Request setup shared by the libcurl clients (this one and the Kubernetes
+/// runtime's): the method, and the body with its content type.
+public enum CurlRequest {
+    public static func setMethod(
+        _ curl: UnsafeMutableRawPointer, _ method: String, body: Data?, contentType: String,
+        headers: inout UnsafeMutablePointer<curl_slist>?
+    ) {
+        switch method {
+        case "GET": break
+        case "POST": _ = ccurl_setopt_long(curl, CURLOPT_POST, 1)
+        default: _ = ccurl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, method)
+        }
+        if let body, !body.isEmpty {
+            headers = curl_slist_append(headers, "Content-Type: \(contentType)")
+            _ = ccurl_setopt_long(curl, CURLOPT_POSTFIELDSIZE, body.count)
+            body.withUnsafeBytes { bytes in
+                _ = ccurl_setopt_pointer(curl, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+            }
+        } else if method != "GET" {
+            _ = ccurl_setopt_long(curl, CURLOPT_POSTFIELDSIZE, 0)
+            _ = ccurl_setopt_string(curl, CURLOPT_COPYPOSTFIELDS, "")
+        }
     }
 }
 

@@ -165,7 +165,7 @@ public struct ScionCommand: AsyncParsableCommand {
         version: version,
         subcommands: [
             Init.self, Start.self, Create.self, Stop.self, Resume.self, Delete.self, Prune.self, List.self, Watch.self,
-            Diff.self, Merge.self,
+            Diff.self, Merge.self, Sync.self,
             Attach.self, Look.self, Logs.self, Message.self, Wait.self, TemplatesCommand.self, ConfigCommand.self,
             PluginsCommand.self, Doctor.self, Trust.self, Version.self, Hook.self, StatusReport.self,
         ]

@@ -313,7 +313,9 @@ public final class Orchestrator: Sendable {
         record.phase = .stopping
         try store.save(record)
         do {
-            try runtime(for: spec(for: record, persist: true), wantedBy: "agent \(name)").stop(target(record, handle: handle))
+            let driver = try runtime(for: spec(for: record, persist: true), wantedBy: "agent \(name)")
+            try syncBeforeRemoval(record, driver: driver)
+            try driver.stop(target(record, handle: handle))
         } catch {
             record.phase = .error
             record.error = "\(error)"
@@ -389,6 +391,14 @@ public final class Orchestrator: Sendable {
         if let record, record.worktree != store.worktreePath(name) {
             // A moved repository: relinked, git can read and remove the worktree.
             try? reconciler.relinkWorktree(record)
+        }
+        if let record, record.phase == .running, let driver = try? runtime(for: record) {
+            // A pod's commits reach the branch before the policy weighs what would be lost.
+            do {
+                try syncBeforeRemoval(record, driver: driver)
+            } catch where options.force {
+                logger.warning("\(error); deleting anyway (--force)")
+            }
         }
         let policy = DeletionPolicy(orchestrator: self, name: name, record: record, options: options)
         let accepted = try policy.authorize(confirm: confirm)

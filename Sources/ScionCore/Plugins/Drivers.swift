@@ -32,6 +32,9 @@ public protocol RuntimeDriver: Sendable {
     func readAgentFile(_ target: AgentTarget, path: String, offset: UInt64) throws -> AgentFileContents?
     /// Writes (or appends to) a file of the agent's home.
     func writeAgentFile(_ target: AgentTarget, path: String, data: Data, append: Bool) throws
+    /// Moves the agent's branch between the host's worktree and a remote
+    /// instance (`sync` capability): `from` brings its commits home, `to` sends the host's.
+    func sync(_ target: AgentTarget, direction: SyncRequest.Direction, workdir: String, progress: ((ProgressEvent) -> Void)?) throws
 }
 
 extension RuntimeDriver {
@@ -44,6 +47,10 @@ extension RuntimeDriver {
 
     public func stop(_ target: AgentTarget) throws { try stop(target, timeoutSeconds: 10) }
     public func exec(_ target: AgentTarget, _ argv: [String]) throws -> ExecResult { try exec(target, argv, stdin: nil) }
+
+    public func sync(_ target: AgentTarget, direction: SyncRequest.Direction, workdir: String, progress: ((ProgressEvent) -> Void)?) throws {
+        throw ScionError(.unsupported, "the \(name) runtime shares the host's files; there is nothing to sync")
+    }
 }
 
 /// A harness as the lifecycle sees it.
@@ -104,7 +111,7 @@ public struct PluginRuntimeDriver: RuntimeDriver {
         chunk: @escaping (String) -> Bool
     ) throws {
         try client.logs(
-            LogsRequest(name: target.name, handle: target.handle, tail: tail, follow: follow, runtimeConfig: options),
+            LogsRequest(name: target.name, handle: target.handle, tail: tail, follow: follow, runtimeConfig: options, home: target.home),
             cancellation: cancellation, chunk: chunk)
     }
 
@@ -115,6 +122,13 @@ public struct PluginRuntimeDriver: RuntimeDriver {
 
     public func writeAgentFile(_ target: AgentTarget, path: String, data: Data, append: Bool) throws {
         try client.writeAgentFile(AgentFileRequest(target: bound(target), path: path, data: data, append: append))
+    }
+
+    public func sync(_ target: AgentTarget, direction: SyncRequest.Direction, workdir: String, progress: ((ProgressEvent) -> Void)?) throws {
+        try client.sync(
+            SyncRequest(name: target.name, handle: target.handle, direction: direction, paths: [workdir], runtimeConfig: options,
+                        workdir: workdir, home: target.home),
+            progress: progress)
     }
 }
 

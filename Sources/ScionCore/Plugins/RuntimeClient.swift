@@ -66,6 +66,13 @@ public struct RuntimeClient: Sendable {
             return true
         }
     }
+    /// Moves the agent's branch to or from a remote instance, streaming progress.
+    public func sync(_ request: SyncRequest, progress: ((ProgressEvent) -> Void)?) throws {
+        let _: Empty = try call(Op.sync, request) { data in
+            if let event = try? PayloadCoder.decode(data, as: ProgressEvent.self) { progress?(event) }
+            return true
+        }
+    }
     /// A file of the agent's home, for runtimes that do not share the host's paths.
     public func readAgentFile(_ request: AgentFileRequest) throws -> AgentFileContents {
         try call(Op.readAgentFile, request)

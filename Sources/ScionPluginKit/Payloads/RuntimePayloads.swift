@@ -151,20 +151,24 @@ public struct LogsRequest: Codable, Sendable, Equatable {
     public var follow: Bool
     /// The `runtimes.<name>` settings entry (as in RunSpec.runtimeConfig). Optional.
     public var runtimeConfig: [String: JSONValue]?
+    /// The agent's home on the host. Optional: a remote runtime reads the
+    /// copy its last sync left there once the agent's instance is gone.
+    public var home: String?
 
     public init(
         name: String, handle: String, tail: Int? = nil, follow: Bool = false,
-        runtimeConfig: [String: JSONValue]? = nil
+        runtimeConfig: [String: JSONValue]? = nil, home: String? = nil
     ) {
         self.name = name
         self.handle = handle
         self.tail = tail
         self.follow = follow
         self.runtimeConfig = runtimeConfig
+        self.home = home
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, handle, tail, follow, runtimeConfig = "runtime_config"
+        case name, handle, tail, follow, runtimeConfig = "runtime_config", home
     }
 }
 
@@ -306,11 +310,27 @@ public struct SyncRequest: Codable, Sendable, Equatable {
     public var direction: Direction
     /// Host paths to move (the agent sees them at the same paths).
     public var paths: [String]
+    /// The `runtimes.<name>` settings entry (as in RunSpec.runtimeConfig). Optional.
+    public var runtimeConfig: [String: JSONValue]?
+    /// The agent's worktree on the host (its branch is what moves). Optional.
+    public var workdir: String?
+    /// The agent's home on the host. Optional.
+    public var home: String?
 
-    public init(name: String, handle: String, direction: Direction, paths: [String]) {
+    public init(
+        name: String, handle: String, direction: Direction, paths: [String], runtimeConfig: [String: JSONValue]? = nil,
+        workdir: String? = nil, home: String? = nil
+    ) {
         self.name = name
         self.handle = handle
         self.direction = direction
         self.paths = paths
+        self.runtimeConfig = runtimeConfig
+        self.workdir = workdir
+        self.home = home
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, handle, direction, paths, runtimeConfig = "runtime_config", workdir, home
     }
 }

@@ -1,0 +1,188 @@
+import CCurl
+import Foundation
+import ScionContainerSupport
+import ScionPluginKit
+
+/// One HTTP response of the API server.
+public struct KubeResponse: Sendable {
+    public var status: Int
+    public var body: Data
+    public var headers: [String: String]
+
+    public init(status: Int, body: Data, headers: [String: String] = [:]) {
+        self.status = status
+        self.body = body
+        self.headers = headers
+    }
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// The `Status` object of an error response (`message`, `reason`).
+    public var statusObject: (message: String, reason: String)? {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+              object["kind"] as? String == "Status"
+        else { return nil }
+        return (object["message"] as? String ?? "", object["reason"] as? String ?? "")
+    }
+
+    /// Retry-After in seconds, when the server gave one.
+    public var retryAfter: Double? { headers["retry-after"].flatMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+}
+
+/// HTTPS to the API server through libcurl, with the CA, client
+/// certificate and key given as in-memory blobs (nothing written to disk).
+/// One connection per request.
+struct KubeHTTP: Sendable {
+    let access: ClusterAccess
+    var connectTimeoutSeconds = 10
+
+    private static let globalInit: Void = { _ = curl_global_init(3 /* CURL_GLOBAL_ALL */) }()
+
+    struct TransportError: Error, CustomStringConvertible {
+        var reason: String
+        var couldNotConnect: Bool
+        var description: String { reason }
+    }
+
+    /// One request. `onData` (for watches and log follows) receives a
+    /// successful response's body as it arrives and returns false to stop;
+    /// `isCancelled` is polled about every 200 ms while the transfer waits.
+    func perform(
+        _ method: String, _ pathAndQuery: String, body: Data?, contentType: String, credential: RequestCredential,
+        timeoutSeconds: Int, onData: ((Data) -> Bool)? = nil, isCancelled: (() -> Bool)? = nil
+    ) throws -> KubeResponse {
+        _ = Self.globalInit
+        guard let curl = curl_easy_init() else { throw TransportError(reason: "libcurl could not start a transfer", couldNotConnect: false) }
+        defer { curl_easy_cleanup(curl) }
+
+        var url = access.server + pathAndQuery
+        var connectTo: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(connectTo) }
+        if let name = access.tlsServerName, let parts = URLComponents(string: access.server), let host = parts.host {
+            // Verify (and send SNI for) tls-server-name while connecting to the server's real address.
+            let port = parts.port ?? 443
+            var swapped = parts
+            swapped.host = name
+            url = (swapped.string ?? access.server) + pathAndQuery
+            connectTo = curl_slist_append(connectTo, "\(name):\(port):\(host):\(port)")
+            _ = ccurl_setopt_pointer(curl, CURLOPT_CONNECT_TO, UnsafeMutableRawPointer(connectTo))
+        }
+        _ = ccurl_setopt_string(curl, CURLOPT_URL, url)
+        _ = ccurl_setopt_long(curl, CURLOPT_NOSIGNAL, 1)
+        _ = ccurl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
+        _ = ccurl_setopt_long(curl, CURLOPT_TIMEOUT, max(0, timeoutSeconds))
+        _ = ccurl_setopt_string(curl, CURLOPT_USERAGENT, "scion-kubernetes/0.1")
+        if access.insecureSkipTLSVerify {
+            _ = ccurl_setopt_long(curl, CURLOPT_SSL_VERIFYPEER, 0)
+            _ = ccurl_setopt_long(curl, CURLOPT_SSL_VERIFYHOST, 0)
+        }
+        let ca = access.insecureSkipTLSVerify ? nil : access.caPEM
+        try withBlob(ca) { blob in
+            if let blob { _ = ccurl_setopt_pointer(curl, CURLOPT_CAINFO_BLOB, blob) }
+            try withBlob(credential.clientCertificatePEM) { cert in
+                try withBlob(credential.clientKeyPEM) { key in
+                    if let cert, let key {
+                        _ = ccurl_setopt_string(curl, CURLOPT_SSLCERTTYPE, "PEM")
+                        _ = ccurl_setopt_pointer(curl, CURLOPT_SSLCERT_BLOB, cert)
+                        _ = ccurl_setopt_string(curl, CURLOPT_SSLKEYTYPE, "PEM")
+                        _ = ccurl_setopt_pointer(curl, CURLOPT_SSLKEY_BLOB, key)
+                    }
+                }
+            }
+        }
+
+        var headers: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headers) }
+        headers = curl_slist_append(headers, "Expect:")
+        headers = curl_slist_append(headers, "Accept: application/json")
+        if let token = credential.bearerToken { headers = curl_slist_append(headers, "Authorization: Bearer \(token)") }
+        CurlRequest.setMethod(curl, method, body: body, contentType: contentType, headers: &headers)
+        _ = ccurl_setopt_pointer(curl, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headers))
+
+        let transfer = KubeTransfer(onData: onData, isCancelled: isCancelled)
+        transfer.curl = curl
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        _ = ccurl_setopt_data_fn(curl, CURLOPT_WRITEFUNCTION, kubeWriteBody)
+        _ = ccurl_setopt_pointer(curl, CURLOPT_WRITEDATA, context)
+        _ = ccurl_setopt_data_fn(curl, CURLOPT_HEADERFUNCTION, kubeWriteHeader)
+        _ = ccurl_setopt_pointer(curl, CURLOPT_HEADERDATA, context)
+        if isCancelled != nil {
+            _ = ccurl_setopt_long(curl, CURLOPT_NOPROGRESS, 0)
+            _ = ccurl_setopt_pointer(curl, CURLOPT_XFERINFOFUNCTION, unsafeBitCast(kubeProgress, to: UnsafeMutableRawPointer.self))
+            _ = ccurl_setopt_pointer(curl, CURLOPT_XFERINFODATA, context)
+        }
+        let code = withExtendedLifetime(transfer) { ccurl_perform(curl) }
+        transfer.status = Int(ccurl_response_code(curl))
+        if code != CURLE_OK && !transfer.stopped {
+            let reason = String(cString: curl_easy_strerror(code))
+            let connect = [CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY].contains(code)
+            throw TransportError(reason: reason, couldNotConnect: connect)
+        }
+        return KubeResponse(status: transfer.status, body: transfer.body, headers: transfer.headers)
+    }
+
+    private func withBlob<T>(_ data: Data?, _ body: (UnsafeMutableRawPointer?) throws -> T) rethrows -> T {
+        guard let data else { return try body(nil) }
+        var copy = [UInt8](data)
+        return try copy.withUnsafeMutableBytes { bytes in
+            var blob = curl_blob(data: bytes.baseAddress, len: bytes.count, flags: 1 /* CURL_BLOB_COPY */)
+            return try withUnsafeMutablePointer(to: &blob) { try body(UnsafeMutableRawPointer($0)) }
+        }
+    }
+}
+
+private final class KubeTransfer {
+    var curl: UnsafeMutableRawPointer?
+    var status = 0
+    var body = Data()
+    var headers: [String: String] = [:]
+    let onData: ((Data) -> Bool)?
+    let isCancelled: (() -> Bool)?
+    var stopped = false
+
+    init(onData: ((Data) -> Bool)?, isCancelled: (() -> Bool)?) {
+        self.onData = onData
+        self.isCancelled = isCancelled
+    }
+}
+
+private let kubeWriteBody: ccurl_data_fn = { buffer, size, count, context in
+    guard let context else { return 0 }
+    let transfer = Unmanaged<KubeTransfer>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    guard length > 0, let buffer else { return length }
+    let data = Data(bytes: buffer, count: length)
+    if transfer.status == 0, let curl = transfer.curl { transfer.status = Int(ccurl_response_code(curl)) }
+    if let onData = transfer.onData, (200..<300).contains(transfer.status) {
+        guard onData(data) else {
+            transfer.stopped = true
+            return 0
+        }
+    } else {
+        transfer.body.append(data)
+    }
+    return length
+}
+
+private let kubeWriteHeader: ccurl_data_fn = { buffer, size, count, context in
+    guard let context, let buffer else { return size * count }
+    let transfer = Unmanaged<KubeTransfer>.fromOpaque(context).takeUnretainedValue()
+    let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: size * count), as: UTF8.self)
+    if line.hasPrefix("HTTP/") { transfer.headers = [:] }
+    if let colon = line.firstIndex(of: ":") {
+        let name = line[..<colon].lowercased()
+        transfer.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    return size * count
+}
+
+private let kubeProgress: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = {
+    context, _, _, _, _ in
+    guard let context else { return 0 }
+    let transfer = Unmanaged<KubeTransfer>.fromOpaque(context).takeUnretainedValue()
+    if transfer.isCancelled?() == true {
+        transfer.stopped = true
+        return 1
+    }
+    return 0
+}
