@@ -63,8 +63,6 @@ def text_of(content):
             for key in ("text", "input_text", "output_text"):
                 if isinstance(block.get(key), str):
                     parts.append(block[key])
-            if block.get("type") in ("text", "input_text", "output_text") and "text" not in block:
-                pass
     return "\n".join(parts)
 
 
@@ -231,9 +229,22 @@ class Handler(BaseHTTPRequestHandler):
             "id": message_id, "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": None, "stop_sequence": None, "usage": dict(usage, output_tokens=1)}})
         self.event("ping", {"type": "ping"})
-        if step.get("delay") and not self.wait(float(step["delay"])):
+        delay = float(step.get("delay") or 0)
+        if delay and block["type"] == "text":
+            # A long turn that has begun to answer: a first piece, then the wait.
+            self.event("content_block_start", {"type": "content_block_start", "index": 0,
+                                               "content_block": {"type": "text", "text": ""}})
+            self.event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                               "delta": {"type": "text_delta", "text": "Working on it. "}})
+            if not self.wait(delay):
+                return
+            self.event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                               "delta": {"type": "text_delta", "text": block["text"]}})
+        elif delay and not self.wait(delay):
             return
-        if block["type"] == "tool_use":
+        if delay and block["type"] == "text":
+            pass  # streamed above
+        elif block["type"] == "tool_use":
             self.event("content_block_start", {"type": "content_block_start", "index": 0,
                                                "content_block": dict(block, input={})})
             self.event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {
@@ -277,9 +288,15 @@ class Handler(BaseHTTPRequestHandler):
                     "content": [{"type": "output_text", "text": step.get("text", "ok"), "annotations": []}]}
         self.start_sse()
         self.event("response.created", {"type": "response.created", "response": {"id": response_id, "status": "in_progress"}})
-        if step.get("delay") and not self.wait(float(step["delay"])):
+        delay = float(step.get("delay") or 0)
+        self.event("response.output_item.added", {"type": "response.output_item.added", "output_index": 0,
+                                                  "item": dict(item, content=[]) if item["type"] == "message" else item})
+        if delay and item["type"] == "message":
+            # A long turn that has begun to answer: a first piece, then the wait.
+            self.event("response.output_text.delta", {"type": "response.output_text.delta", "output_index": 0,
+                                                      "content_index": 0, "item_id": item["id"], "delta": "Working on it. "})
+        if delay and not self.wait(delay):
             return
-        self.event("response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": item})
         if item["type"] == "message":
             self.event("response.output_text.delta", {"type": "response.output_text.delta", "output_index": 0,
                                                       "content_index": 0, "item_id": item["id"],

@@ -75,13 +75,14 @@ public final class ModelServer: @unchecked Sendable {
         try Self.writeScript(rules: rules, defaultSteps: defaultSteps, into: directory)
         try process.run()
         var found: Int?
+        let folder = directory
         _ = Shell.eventually(timeout: 30) {
-            found = directory.read("port").flatMap { Int($0) }
+            found = folder.read("port").flatMap { Int($0) }
             return found != nil || !process.isRunning
         }
         guard let found else {
             process.terminate()
-            throw TestFailure("the model server did not start: \(directory.read("server.log") ?? "no output")")
+            throw TestFailure("the model server did not start: \(folder.read("server.log") ?? "no output")")
         }
         port = found
     }
@@ -128,8 +129,10 @@ public final class ModelServer: @unchecked Sendable {
     }
 
     deinit {
+        // SIGKILL, not terminate(): a child inherits the test thread's
+        // blocked signals, and a blocked SIGTERM would leave it running.
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }
