@@ -47,8 +47,6 @@ public enum HarnessLaunch {
         for (index, argument) in command.enumerated() where argument.utf8.contains(0) {
             throw PluginError(.invalidArgument, "argument \(index) of the harness command holds a NUL byte, which no program can receive")
         }
-        // The previous launch's variables: emptied, so the folder can go.
-        close(try AgentHomeDirectory(home: home).replaceDirectory(launchPath + "/" + environmentFolder))
         let folder = try AgentHomeDirectory(home: home).replaceDirectory(launchPath)
         defer { close(folder) }
         for (index, argument) in command.enumerated() {
@@ -112,6 +110,28 @@ public struct AgentHomeDirectory {
 
     /// Empties the folder `relative` (creating it if missing; anything else
     /// in its place is removed) and returns a handle to it.
+    /// Removes the folder `name` in `parent` and the files in it (not
+    /// following links; a folder inside it makes this fail).
+    static func removeFlatFolder(_ name: String, in parent: Int32) -> Bool {
+        let folder = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard folder >= 0, let stream = fdopendir(folder) else { return false }
+        for entryName in entryNames(stream) { unlinkat(folder, entryName, 0) }
+        closedir(stream)
+        return unlinkat(parent, name, AT_REMOVEDIR) == 0
+    }
+
+    /// The names in a directory stream, without "." and "..".
+    static func entryNames(_ stream: OpaquePointer) -> [String] {
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let entryName = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if entryName != "." && entryName != ".." { names.append(entryName) }
+        }
+        return names
+    }
+
     func replaceDirectory(_ relative: String) throws -> Int32 {
         let parts = try components(relative)
         let parent = try openDirectory(parts.dropLast(), create: true)
@@ -129,18 +149,12 @@ public struct AgentHomeDirectory {
         // Remove what an earlier launch left (unlinkat never follows links).
         let listing = dup(folder)
         if listing >= 0, let stream = fdopendir(listing) {
-            var names: [String] = []
-            while let entry = readdir(stream) {
-                let entryName = withUnsafePointer(to: entry.pointee.d_name) {
-                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-                }
-                if entryName != "." && entryName != ".." { names.append(entryName) }
-            }
+            let names = Self.entryNames(stream)
             closedir(stream)
-            // An empty folder (the environment folder, emptied first) goes too.
+            // A folder (the previous launch's environment folder) goes with its files.
             for entryName in names
             where unlinkat(folder, entryName, 0) != 0 && errno != ENOENT
-                && !((errno == EISDIR || errno == EPERM) && unlinkat(folder, entryName, AT_REMOVEDIR) == 0) {
+                && !((errno == EISDIR || errno == EPERM) && Self.removeFlatFolder(entryName, in: folder)) {
                 close(folder)
                 throw Self.failure("cannot clear \(home)/\(relative)/\(entryName)", errno)
             }
