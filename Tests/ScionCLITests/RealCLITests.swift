@@ -109,7 +109,7 @@ struct RealCLIScenario {
         let binary = try #require(RealCLIs.path(cli.name), "\(RealCLIs.missing ?? "")")
         let server = try ModelServer(rules: Self.rules)
         let sandbox = try ScionSandbox()
-        defer { reportOnFailure(sandbox, server) }
+        defer { printDiagnosis(sandbox, server) }
         try configure(sandbox, server: server, binary: binary)
         let notified = sandbox.home.file("notified.txt")
         try installNotifier(sandbox, log: notified)
@@ -275,8 +275,9 @@ struct RealCLIScenario {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
-    /// On failure: the agent's screen and what the server saw, in the test output.
-    func reportOnFailure(_ sandbox: ScionSandbox, _ server: ModelServer) {
+    /// The agent's last screen and what the server saw, printed after every run
+    /// (Swift Testing does not tell a test that it failed), for diagnosis.
+    func printDiagnosis(_ sandbox: ScionSandbox, _ server: ModelServer) {
         let calls = server.requests().map { "\($0.method) \($0.path) \($0.rule ?? "-") step \($0.step ?? 0) model \($0.model ?? "-")" }
         print("--- \(agent) on \(runtime): screen ---\n\(screen(sandbox))\n--- requests ---\n\(calls.joined(separator: "\n"))")
     }
