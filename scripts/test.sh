@@ -20,6 +20,9 @@ else
     export SCION_TEST_ENGINES=0
 fi
 
+# The real Claude Code and Codex CLIs the CLI tests run (issue 14; cached).
+scripts/test-clis.sh
+
 echo "test: building (debug) with tests"
 swift build --build-tests
 # Issue 9: the Kubernetes test cluster, for the kube tests (pods are docker

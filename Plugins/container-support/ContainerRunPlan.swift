@@ -26,8 +26,13 @@ public struct ContainerRunPlan: Sendable, Equatable {
     public var harnessCommand: [String]
     /// The container's whole environment (spec env, HOME, TERM).
     public var env: [String: String]
-    /// Names in `env` whose values must never be logged or shown.
+    /// Names of the run spec's env whose values must never be logged or
+    /// shown. They are not in `env`: `secrets` holds them.
     public var secretEnv: Set<String>
+    /// The secret variables, written into the agent home's launch folder
+    /// (HarnessLaunch.environmentFolder, mode 0600) for the harness wrapper
+    /// to export, so they never reach the container's spec.
+    public var secrets: [String: String]
     public var labels: [String: String]
     /// The worktree and the home first, at the same paths as on the host,
     /// then the spec's own mounts.
@@ -78,8 +83,13 @@ public struct ContainerRunPlan: Sendable, Equatable {
         for key in env.keys where key.isEmpty || key.contains("=") || key.contains("\0") {
             throw PluginError(.invalidArgument, "environment variable name \"\(key)\" is not valid")
         }
-        self.env = env
         secretEnv = Set(spec.secretEnv)
+        var secrets: [String: String] = [:]
+        for name in secretEnv {
+            if let value = env.removeValue(forKey: name) { secrets[name] = value }
+        }
+        self.env = env
+        self.secrets = secrets
 
         var labels = spec.labels
         labels[Self.homeLabel] = labels[Self.homeLabel] ?? spec.home

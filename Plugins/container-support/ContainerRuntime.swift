@@ -169,6 +169,6 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
         }
         try home.remove(Tmux.exitPath)
         try home.remove(ContainerRunPlan.readyPath)
-        try HarnessLaunch.write(plan.harnessCommand, home: plan.home)
+        try HarnessLaunch.write(plan.harnessCommand, home: plan.home, environment: plan.secrets)
     }
 }

@@ -37,9 +37,27 @@ struct ClaudeHarness: HarnessPlugin {
             files.append(HomeFile(path: ".claude/CLAUDE.md", content: Text.withNewline(instructions), mode: 0o644))
         }
         return Provision(
-            command: command(request), env: request.config.env, files: files,
+            command: command(request), env: environment(request), files: files,
             instructionsFile: ".claude/CLAUDE.md")
     }
+
+    /// The harness config's env, plus `IS_SANDBOX=1` unless the config sets
+    /// it: Claude Code refuses `--dangerously-skip-permissions` as root
+    /// (uid 0) unless told it runs in a sandbox, and every scion agent runs
+    /// with permissions bypassed in its own worktree and home (a container
+    /// on a container runtime). Which uid the agent gets is the runtime's
+    /// business (the host user's on local, docker and podman; the image's
+    /// or pod's elsewhere), so the plugin cannot tell root from the rest;
+    /// for a non-root agent it only tells Claude Code it is sandboxed. See
+    /// docs/harnesses/claude.md ("Running as root").
+    func environment(_ request: ProvisionRequest) -> [String: String] {
+        var env = request.config.env
+        if env[Self.sandboxVariable] == nil { env[Self.sandboxVariable] = "1" }
+        return env
+    }
+
+    /// Claude Code's "this is a sandbox" switch (`IS_SANDBOX=1`).
+    static let sandboxVariable = "IS_SANDBOX"
 
     /// `claude --dangerously-skip-permissions [--continue] [--model M]
     /// [--append-system-prompt S] [args] [task]`; a task too long for one
@@ -69,6 +87,9 @@ struct ClaudeHarness: HarnessPlugin {
         var root: [String: JSONValue] = [
             "hasCompletedOnboarding": .bool(true),
             "bypassPermissionsModeAccepted": .bool(true),
+            // 2.1.3xx offers "Make auto mode your default permission mode?"
+            // after the first turn when settings.json sets a defaultMode.
+            "hasSeenAutoDefaultNudge": .bool(true),
             "projects": .object(
                 Dictionary(
                     GitWorktree.trustedDirectories(for: request.workdir).map { directory in

@@ -246,7 +246,7 @@ struct AgentBoundaryContainerTests {
         try sandbox.check("delete", "squatter")
     }
 
-    @Test("podman gets the agent's secrets with no file: a start killed at any moment leaves none, and the harness still gets the value")
+    @Test("podman's secrets leave no file behind a start killed at any moment, and reach the harness only through its launch folder")
     func podmanSecretsLeaveNoFile() throws {
         let world = try EngineWorld(.podman)
         let sandbox = world.sandbox
@@ -275,9 +275,15 @@ struct AgentBoundaryContainerTests {
             _ = try? engine(.podman, "rm", "-f", world.container("killed\(index)"))
         }
 
+        // The key goes to the harness through its launch folder (0600, in the
+        // agent home; the harness wrapper exports it), never into podman's
+        // argv or the container's spec.
         try sandbox.check("start", "keyed", "--harness", "claude", "hello")
-        let value = try TestEngine.podman.exec(world.container("keyed"), "printenv", "ANTHROPIC_API_KEY")
-        #expect(value.stdout == secret + "\n", "the harness did not get the key: \(value.stderr)")
+        let launchFile = sandbox.agentDirectory("keyed") + "/home/.scion/launch/env/ANTHROPIC_API_KEY"
+        #expect(try String(contentsOfFile: launchFile, encoding: .utf8) == secret, "the harness's launch folder lacks the key")
+        #expect(try FileManager.default.attributesOfItem(atPath: launchFile)[.posixPermissions] as? Int == 0o600)
+        let spec = try TestEngine.podman.check("container", "inspect", world.container("keyed"))
+        #expect(!spec.contains(secret), "the secret is in the container's spec")
         let argv = try TestEngine.podman.check("container", "inspect", "--format", "{{json .Config.CreateCommand}}", world.container("keyed"))
         #expect(!argv.contains(secret), "the secret is in podman's argv")
     }

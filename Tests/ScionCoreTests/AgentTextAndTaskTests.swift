@@ -43,6 +43,26 @@ struct AgentTextAndTaskTests {
         #expect(try JSONDecoder().decode([String: String].self, from: Data(escaped.utf8)) == value)
     }
 
+    @Test("secret variables reach the harness through the launch folder, byte for byte, and the next launch drops them")
+    func launchEnvironment() throws {
+        let home = try TemporaryDirectory()
+        let value = "sk-secret 'quoted' $HOME\n"
+        try HarnessLaunch.write(["sh", "-c", "printf '%s|' \"$SECRET_ONE\""], home: home.path, environment: ["SECRET_ONE": value])
+        let file = home.file(HarnessLaunch.launchPath + "/" + HarnessLaunch.environmentFolder + "/SECRET_ONE")
+        let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let run = try Shell.run(Tmux.harnessWrapper, environment: ["HOME": home.path, "PATH": "/usr/bin:/bin"])
+        #expect(run.stdout == value + "|")
+        #expect(!Tmux.harnessWrapper.joined().contains("sk-secret"))
+
+        try HarnessLaunch.write(["sh", "-c", "printf '%s|' \"${SECRET_ONE-unset}\""], home: home.path)
+        #expect(!FileManager.default.fileExists(atPath: file))
+        #expect(try Shell.run(Tmux.harnessWrapper, environment: ["HOME": home.path, "PATH": "/usr/bin:/bin"]).stdout == "unset|")
+        #expect(throws: PluginError.self) {
+            try HarnessLaunch.write(["true"], home: home.path, environment: ["NOT-A-NAME": "x"])
+        }
+    }
+
     @Test("the launch folder replaces a symbolic link the agent planted instead of writing through it")
     func launchFilesDoNotFollowLinks() throws {
         let home = try TemporaryDirectory()

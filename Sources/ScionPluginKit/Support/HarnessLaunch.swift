@@ -19,6 +19,11 @@ public enum HarnessLaunch {
     /// Relative to HOME: the folder holding the argv, one file per
     /// argument, named 0, 1, 2...
     public static let launchPath = ".scion/launch"
+    /// Inside `launchPath`: environment variables for the harness, one file
+    /// per variable named after it, holding its value byte for byte (mode
+    /// 0600). Container runtimes put the run spec's secret env here rather
+    /// than in the container's spec, where `docker inspect` would show it.
+    public static let environmentFolder = "env"
     /// Relative to HOME: the agent's task, byte for byte (mode 0600).
     public static let taskPath = ".scion/task"
 
@@ -31,9 +36,13 @@ public enum HarnessLaunch {
         argument.utf8.count <= maxArgumentBytes
     }
 
-    /// Writes `command` into `home`'s launch folder, replacing what an
-    /// earlier launch left there.
+    /// Writes `command` (and `environment`, see `environmentFolder`) into
+    /// `home`'s launch folder, replacing what an earlier launch left there.
     public static func write(_ command: [String], home: String) throws {
+        try write(command, home: home, environment: [:])
+    }
+
+    public static func write(_ command: [String], home: String, environment: [String: String]) throws {
         guard !command.isEmpty else { throw PluginError(.invalidArgument, "the harness command is empty") }
         for (index, argument) in command.enumerated() where argument.utf8.contains(0) {
             throw PluginError(.invalidArgument, "argument \(index) of the harness command holds a NUL byte, which no program can receive")
@@ -43,6 +52,24 @@ public enum HarnessLaunch {
         for (index, argument) in command.enumerated() {
             try AgentHomeDirectory.writeFile(Data(argument.utf8), named: String(index), in: folder, mode: 0o600)
         }
+        guard !environment.isEmpty else { return }
+        let variables = try AgentHomeDirectory(home: home).replaceDirectory(launchPath + "/" + environmentFolder)
+        defer { close(variables) }
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
+            guard isShellName(name) else {
+                throw PluginError(.invalidArgument, "the variable name \(name) cannot be exported by a shell: use letters, digits and _")
+            }
+            guard !value.utf8.contains(0) else {
+                throw PluginError(.invalidArgument, "the variable \(name) holds a NUL byte, which no program can receive")
+            }
+            try AgentHomeDirectory.writeFile(Data(value.utf8), named: name, in: variables, mode: 0o600)
+        }
+    }
+
+    /// A name `export` takes: a letter or _, then letters, digits and _.
+    static func isShellName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 }
 
@@ -83,6 +110,28 @@ public struct AgentHomeDirectory {
 
     /// Empties the folder `relative` (creating it if missing; anything else
     /// in its place is removed) and returns a handle to it.
+    /// Removes the folder `name` in `parent` and the files in it (not
+    /// following links; a folder inside it makes this fail).
+    static func removeFlatFolder(_ name: String, in parent: Int32) -> Bool {
+        let folder = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard folder >= 0, let stream = fdopendir(folder) else { return false }
+        for entryName in entryNames(stream) { unlinkat(folder, entryName, 0) }
+        closedir(stream)
+        return unlinkat(parent, name, AT_REMOVEDIR) == 0
+    }
+
+    /// The names in a directory stream, without "." and "..".
+    static func entryNames(_ stream: OpaquePointer) -> [String] {
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let entryName = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if entryName != "." && entryName != ".." { names.append(entryName) }
+        }
+        return names
+    }
+
     func replaceDirectory(_ relative: String) throws -> Int32 {
         let parts = try components(relative)
         let parent = try openDirectory(parts.dropLast(), create: true)
@@ -100,15 +149,12 @@ public struct AgentHomeDirectory {
         // Remove what an earlier launch left (unlinkat never follows links).
         let listing = dup(folder)
         if listing >= 0, let stream = fdopendir(listing) {
-            var names: [String] = []
-            while let entry = readdir(stream) {
-                let entryName = withUnsafePointer(to: entry.pointee.d_name) {
-                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-                }
-                if entryName != "." && entryName != ".." { names.append(entryName) }
-            }
+            let names = Self.entryNames(stream)
             closedir(stream)
-            for entryName in names where unlinkat(folder, entryName, 0) != 0 && errno != ENOENT {
+            // A folder (the previous launch's environment folder) goes with its files.
+            for entryName in names
+            where unlinkat(folder, entryName, 0) != 0 && errno != ENOENT
+                && !((errno == EISDIR || errno == EPERM) && Self.removeFlatFolder(entryName, in: folder)) {
                 close(folder)
                 throw Self.failure("cannot clear \(home)/\(relative)/\(entryName)", errno)
             }

@@ -9,7 +9,10 @@ public enum Tmux {
 
     /// Runs the harness argv, read back from `HarnessLaunch.launchPath`
     /// (one file per argument, written by the runtime), and writes its exit
-    /// status to `exitPath`. The tmux command line and the container's
+    /// status to `exitPath`; first it exports each variable found in the
+    /// launch folder's `environmentFolder` (one file per variable, named
+    /// after it: the secrets a container runtime keeps out of the
+    /// container's spec). The tmux command line and the container's
     /// command thus stay short and fixed, whatever the task's size. tmux's
     /// own pane-died hook is not enough for the status: tmux 3.3a built
     /// with libutempter resets SIGCHLD while its utempter helper runs, so a
@@ -18,7 +21,11 @@ public enum Tmux {
     /// signal is reset to its default in the child, an ignored one would not be.
     public static let harnessWrapper = [
         "sh", "-c",
-        "trap : INT QUIT; d=\"$HOME/\(HarnessLaunch.launchPath)\"; set --; i=0; "
+        "trap : INT QUIT; d=\"$HOME/\(HarnessLaunch.launchPath)\"; "
+            // Secret variables a container runtime kept out of the engine's spec.
+            + "for f in \"$d/\(HarnessLaunch.environmentFolder)\"/*; do [ -f \"$f\" ] || continue; "
+            + "v=$(cat \"$f\" && printf x) || exit 127; export \"${f##*/}=${v%x}\"; done; unset f v; "
+            + "set --; i=0; "
             + "while [ -f \"$d/$i\" ]; do a=$(cat \"$d/$i\" && printf x) || exit 127; set -- \"$@\" \"${a%x}\"; i=$((i + 1)); done; "
             + "[ \"$#\" -gt 0 ] || { echo \"scion: no harness command in $d\" >&2; printf 127 > \"$HOME/\(exitPath)\"; exit 127; }; "
             + "\"$@\"; status=$?; printf %s \"$status\" > \"$HOME/\(exitPath)\"; exit \"$status\"",
