@@ -30,8 +30,12 @@ let package = Package(
         .library(name: "ScionHarnessClaude", type: .dynamic, targets: ["ScionHarnessClaude"]),
         .library(name: "ScionHarnessGemini", type: .dynamic, targets: ["ScionHarnessGemini"]),
         .library(name: "ScionHarnessCodex", type: .dynamic, targets: ["ScionHarnessCodex"]),
+        // Issue 12: the helper process of plugins.isolation: process.
+        .executable(name: "scion-plugin-host", targets: ["scion-plugin-host"]),
         // Test only, never installed (scripts/install.sh installs Plugins/*).
         .library(name: "ScionTestRuntimeFaraway", type: .dynamic, targets: ["ScionTestRuntimeFaraway"]),
+        // Issue 12: the Swift harness example (Plugins/examples), built, never installed.
+        .library(name: "ScionExampleHarnessHello", type: .dynamic, targets: ["ScionExampleHarnessHello"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -85,6 +89,14 @@ let package = Package(
         // A runtime that does not share the host's paths, for the tests only.
         .target(
             name: "ScionTestRuntimeFaraway", dependencies: ["ScionPluginKit"], path: "Tests/Plugins/runtime-faraway",
+            exclude: ["plugin.json"], linkerSettings: pluginLinkerSettings),
+        // Issue 12: plugins in a helper process (plain C: small and quick to start),
+        // and the Swift harness example of the author's guide (never installed).
+        .executableTarget(
+            name: "scion-plugin-host", path: "Sources/scion-plugin-host",
+            cSettings: [.headerSearchPath("../ScionPluginABI/include")]),
+        .target(
+            name: "ScionExampleHarnessHello", dependencies: ["ScionPluginKit"], path: "Plugins/examples/harness-hello-swift",
             exclude: ["plugin.json"], linkerSettings: pluginLinkerSettings),
         .target(name: "ScionTestSupport", dependencies: ["ScionCore"], path: "Tests/ScionTestSupport"),
         .testTarget(name: "ScionCoreTests", dependencies: ["ScionCore", "ScionTestSupport"]),
