@@ -117,9 +117,12 @@ static int32_t on_event(void *context, const uint8_t *event, size_t length) {
   return 0;
 }
 
+/* A stream scion asked to stop (on_event returned non-zero in scion) is
+ * cancelled too: over the socket that answer arrives after the event, so a
+ * plugin waiting for more output learns it here. */
 static int32_t is_cancelled(void *context) {
   (void)context;
-  return atomic_load(&cancelled);
+  return atomic_load(&cancelled) || atomic_load(&stop_events);
 }
 
 static void send_hello(int32_t status, uint32_t abi, uint32_t flags, uint32_t struct_size, uint8_t create,

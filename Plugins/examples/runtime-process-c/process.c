@@ -562,7 +562,7 @@ static int32_t call(void *instance, const char *operation, const uint8_t *reques
   if (strcmp(operation, SCION_OP_DESCRIBE) == 0) return describe(response);
   if (strcmp(operation, SCION_OP_CAPABILITIES) == 0) return capabilities(response);
   json_error_t error;
-  json_t *request = json_loadb((const char *)request_bytes, request_length, 0, &error);
+  json_t *request = json_loadb((const char *)request_bytes, request_length, JSON_ALLOW_NUL, &error);
   if (!json_is_object(request)) {
     json_decref(request);
     return fail(response, SCION_ERR_INVALID_ARGUMENT, "invalid_argument", "malformed %s request: %s", operation, error.text);

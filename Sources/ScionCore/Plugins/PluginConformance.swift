@@ -152,7 +152,8 @@ public struct PluginConformance: Sendable {
         let needsImage = capabilities.object?["needs_image"] == .bool(true)
 
         let nonce = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        let unknown = AgentTarget(name: "scion-conformance-unknown-\(nonce)", handle: "scion-conformance-unknown-\(nonce)", runtimeConfig: runtimeConfig)
+        // A handle of the shape most runtimes use (a path) that names nothing.
+        let unknown = AgentTarget(name: "scion-conformance-unknown-\(nonce)", handle: scratch + "/unknown-\(nonce)", runtimeConfig: runtimeConfig)
         for operation in [PluginOperation.stop, PluginOperation.delete] {
             let request = operation == PluginOperation.stop
                 ? encode(StopRequest(name: unknown.name, handle: unknown.handle, timeoutSeconds: 1, runtimeConfig: runtimeConfig))
@@ -254,7 +255,13 @@ public struct PluginConformance: Sendable {
 
         let stop = call(connection, PluginOperation.stop, encode(StopRequest(name: name, handle: handle, timeoutSeconds: 5, runtimeConfig: runtimeConfig)), instance: instance)
         report.add("stop ends the agent", stop.failures + (stop.ok ? [] : [message(stop)]))
-        let after = call(connection, PluginOperation.status, encode(target), instance: instance)
+        // A runtime may take a moment to see its agent gone (a server shutting down).
+        var after = call(connection, PluginOperation.status, encode(target), instance: instance)
+        let stopDeadline = Date().addingTimeInterval(5)
+        while after.ok, after.object?["state"]?.stringValue == "running", Date() < stopDeadline {
+            Thread.sleep(forTimeInterval: 0.1)
+            after = call(connection, PluginOperation.status, encode(target), instance: instance)
+        }
         failures = after.failures + (after.ok ? [] : [message(after)])
         if after.ok, after.object?["state"]?.stringValue == "running" { failures.append("state: still running after stop") }
         report.add("status after stop is no longer running", failures)
