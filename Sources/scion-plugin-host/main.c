@@ -36,6 +36,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <signal.h>
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -211,6 +212,11 @@ int main(int argc, char **argv) {
   dup2(2, 1);
   close(null);
   memory_limit_mb = atol(argv[4]);
+  /* SwiftPM links this program with the Swift runtime, whose crash handler
+   * would catch a plugin's segfault and exit 0: a crash must end the
+   * helper by its signal, so scion can say which. */
+  int crashes[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP};
+  for (size_t i = 0; i < sizeof crashes / sizeof crashes[0]; i++) signal(crashes[i], SIG_DFL);
   /* No PR_SET_PDEATHSIG: it fires when the spawning thread ends, and scion
    * calls plugins from short-lived threads. The helper ends when scion
    * closes the socket (at exit at the latest), even during a hung call. */
