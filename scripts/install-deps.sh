@@ -19,6 +19,7 @@ PACKAGES=(
     debootstrap
     hyperfine
     valgrind
+    libjansson-dev
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -1,5 +1,6 @@
 import CGit2
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,8 +21,11 @@ public struct WorktreeManager: Sendable {
 
     private static let initialized: Bool = {
         git_libgit2_init()
+        libgit2Running.store(true, ordering: .releasing)
         return true
     }()
+
+    private static let libgit2Running = Atomic<Bool>(false)
 
     public let repositoryPath: String
 
@@ -42,6 +46,14 @@ public struct WorktreeManager: Sendable {
 
     public static func finishBackgroundInitialization() {
         backgroundInitialization.wait()
+    }
+
+    /// At exit: waits for the background initialization, then frees
+    /// libgit2's global state (the caches a branch deletion fills, about
+    /// 225 KB that valgrind reported still reachable after every delete).
+    public static func shutdown() {
+        finishBackgroundInitialization()
+        if libgit2Running.exchange(false, ordering: .acquiringAndReleasing) { git_libgit2_shutdown() }
     }
 
     public init(repositoryPath: String) {
