@@ -19,6 +19,7 @@ PACKAGES=(
     debootstrap
     hyperfine
     valgrind
+    # The C example runtime plugin's JSON library (Plugins/examples/runtime-process-c).
     libjansson-dev
 )
 

@@ -24,3 +24,6 @@ echo "test: building (debug) with tests"
 swift build --build-tests
 echo "test: running"
 swift test --skip-build "$@"
+# Issue 12: the plugin ABI under valgrind (invalid accesses, definite leaks).
+echo "test: memory (valgrind)"
+scripts/test-memory.sh "$(swift build --show-bin-path)"

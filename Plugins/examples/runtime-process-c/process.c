@@ -569,10 +569,10 @@ static int32_t call(void *instance, const char *operation, const uint8_t *reques
   }
   json_t *version = json_object_get(request, "schema_version");
   if (version != NULL && json_integer_value(version) != SCION_PAYLOAD_SCHEMA_VERSION) {
+    long long given = (long long)json_integer_value(version); /* read before the request is freed */
     json_decref(request);
     return fail(response, SCION_ERR_INVALID_ARGUMENT, "invalid_argument",
-                "schema_version: payload schema %lld is not one this side reads (it reads 1 to 1)",
-                (long long)json_integer_value(version));
+                "schema_version: payload schema %lld is not one this side reads (it reads 1 to 1)", given);
   }
   int32_t result;
   if (strcmp(operation, SCION_OP_RUN) == 0) result = run(request, response);
