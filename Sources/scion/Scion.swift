@@ -1,18 +1,24 @@
-import Dispatch
 import ScionCommands
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// A synchronous main that waits for the CLI's task, instead of Swift's
-/// async main: that one ends in `dispatch_main`, whose signal thread calls
-/// `sigsuspend` with a mask in read-only memory, and valgrind (3.19), which
-/// writes into that mask, crashes there, so scion could not run under
-/// valgrind at all. Nothing in scion runs on the main actor.
+/// A synchronous main instead of Swift's async main, which ends in
+/// `dispatch_main`: its signal thread waits in `sigsuspend` with a mask in
+/// read-only memory, and valgrind (3.19), which writes into that mask,
+/// crashed there, so scion could not run under valgrind at all. The main
+/// thread does what dispatch_main's did (the command runs as a task and
+/// exits the process): it waits for signals with none blocked, so a
+/// SIGTERM to a process that inherited a blocked mask still ends it, with
+/// the mask in writable memory. Nothing in scion runs on the main actor.
 @main
 struct Scion {
     static func main() {
-        let finished = DispatchSemaphore(value: 0)
         Task.detached {
             await ScionCLI.main()
         }
-        finished.wait()
+        var none = sigset_t()
+        sigemptyset(&none)
+        while true { sigsuspend(&none) }
     }
 }

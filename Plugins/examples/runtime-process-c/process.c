@@ -130,28 +130,33 @@ static json_t *read_record(const char *folder) {
   return json_load_file(path, 0, NULL);
 }
 
-static pid_t read_pid(const char *folder) {
+/* A number written in the file `folder/name`; 0 when there is none. */
+static int read_number(const char *folder, const char *name, long *number) {
   char path[4200], text[32] = {0};
-  snprintf(path, sizeof path, "%s/pid", folder);
+  snprintf(path, sizeof path, "%s/%s", folder, name);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   ssize_t length = read(fd, text, sizeof text - 1);
   close(fd);
-  return length > 0 ? (pid_t)atol(text) : 0;
+  if (length <= 0) return 0;
+  *number = atol(text);
+  return 1;
+}
+
+static pid_t read_pid(const char *folder) {
+  long pid = 0;
+  return read_number(folder, "pid", &pid) ? (pid_t)pid : 0;
 }
 
 /* The agent's process group still has a member. */
 static int alive(pid_t pid) { return pid > 0 && (kill(-pid, 0) == 0 || errno == EPERM); }
 
 static int exit_code(const char *home, int *code) {
-  char path[4200], text[32] = {0};
-  snprintf(path, sizeof path, "%s/.scion/exit-status", home);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t length = read(fd, text, sizeof text - 1);
-  close(fd);
-  if (length <= 0) return 0;
-  *code = atoi(text);
+  char folder[4200];
+  long number = 0;
+  snprintf(folder, sizeof folder, "%s/.scion", home);
+  if (!read_number(folder, "exit-status", &number)) return 0;
+  *code = (int)number;
   return 1;
 }
 
