@@ -29,7 +29,7 @@
  *     'N' i32 status, u64 instance, u64 len, error        an instance made
  *     'M' u64 rss_mb                  the memory limit was passed (then exits)
  *
- * Calls run one at a time on a worker thread; the main thread reads frames
+ * Calls run one at a time on one worker thread; the main thread reads frames
  * so a cancel reaches the running call. A watchdog ends the helper when its
  * resident memory passes the limit.
  */
@@ -155,8 +155,7 @@ struct call {
   uint64_t length;
 };
 
-static void *run_call(void *argument) {
-  struct call *call = argument;
+static void run_call(struct call *call) {
   scion_buffer response = {0};
   response.struct_size = sizeof response;
   scion_stream stream = {0};
@@ -173,7 +172,25 @@ static void *run_call(void *argument) {
   free(call->operation);
   free(call->request);
   free(call);
-  atomic_store(&busy, 0);
+}
+
+/* One worker thread runs the calls, one at a time (a thread per call would
+ * cost its creation on every round trip); the main thread keeps reading. */
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pending_ready = PTHREAD_COND_INITIALIZER;
+static struct call *pending;
+
+static void *worker(void *argument) {
+  (void)argument;
+  for (;;) {
+    pthread_mutex_lock(&pending_lock);
+    while (pending == NULL) pthread_cond_wait(&pending_ready, &pending_lock);
+    struct call *call = pending;
+    pending = NULL;
+    pthread_mutex_unlock(&pending_lock);
+    run_call(call);
+    atomic_store(&busy, 0);
+  }
   return NULL;
 }
 
@@ -243,8 +260,13 @@ int main(int argc, char **argv) {
              api.destroy_instance != NULL, api.call != NULL, api.name);
   if (status != SCION_OK || api.call == NULL) return 0;
 
-  pthread_t dog;
+  pthread_t dog, calls;
   if (memory_limit_mb > 0) pthread_create(&dog, NULL, watchdog, NULL);
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setstacksize(&attributes, 8u << 20);
+  if (pthread_create(&calls, &attributes, worker, NULL) != 0) die("cannot start its call thread");
+  pthread_attr_destroy(&attributes);
 
   for (;;) {
     char tag;
@@ -262,13 +284,10 @@ int main(int argc, char **argv) {
       atomic_store(&cancelled, 0);
       atomic_store(&stop_events, 0);
       atomic_store(&busy, 1);
-      pthread_t worker;
-      pthread_attr_t attributes;
-      pthread_attr_init(&attributes);
-      pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-      pthread_attr_setstacksize(&attributes, 8u << 20);
-      if (pthread_create(&worker, &attributes, run_call, call) != 0) die("cannot start a call thread");
-      pthread_attr_destroy(&attributes);
+      pthread_mutex_lock(&pending_lock);
+      pending = call;
+      pthread_cond_signal(&pending_ready);
+      pthread_mutex_unlock(&pending_lock);
     } else if (tag == 'X') {
       atomic_store(&cancelled, 1);
     } else if (tag == 'S') {

@@ -32,7 +32,10 @@ final class PluginHelper: @unchecked Sendable {
     private let lock = NSLock()
     private var pid: pid_t = 0
     private var socket: Int32 = -1
-    private var buffer = Data()
+    /// Bytes read from the helper and not yet parsed, from `position`.
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var chunk = [UInt8](repeating: 0, count: 65536)
     /// Instances made in the running helper, by configuration.
     private var instances: [Data: UInt64] = [:]
 
@@ -102,6 +105,7 @@ final class PluginHelper: @unchecked Sendable {
         pid = child
         socket = pair[0]
         buffer.removeAll()
+        position = 0
         instances.removeAll()
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(isolation.timeoutSeconds * 1e9)
         do {
@@ -308,7 +312,7 @@ final class PluginHelper: @unchecked Sendable {
 
     /// Waits until the socket has bytes (or buffered ones); false on timeout.
     private func waitReadable(until deadline: UInt64) throws -> Bool {
-        if !buffer.isEmpty { return true }
+        if position < buffer.count { return true }
         let now = DispatchTime.now().uptimeNanoseconds
         let milliseconds = deadline > now ? Int32(min((deadline - now) / 1_000_000, 1000)) : 0
         var poller = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
@@ -316,9 +320,13 @@ final class PluginHelper: @unchecked Sendable {
         return ready > 0
     }
 
+    /// Reads until `count` unparsed bytes are buffered.
     private func fill(_ count: Int, _ deadline: UInt64) throws {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while buffer.count < count {
+        if position > 0 && position == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            position = 0
+        }
+        while buffer.count - position < count {
             guard try waitReadable(until: deadline) else {
                 if DispatchTime.now().uptimeNanoseconds >= deadline {
                     end(kill: SIGKILL)
@@ -326,7 +334,7 @@ final class PluginHelper: @unchecked Sendable {
                 }
                 continue
             }
-            let got = Glibc.read(socket, &chunk, chunk.count)
+            let got = chunk.withUnsafeMutableBytes { Glibc.read(socket, $0.baseAddress, $0.count) }
             if got < 0 && errno == EINTR { continue }
             guard got > 0 else { throw crash() }
             buffer.append(contentsOf: chunk[0..<got])
@@ -336,19 +344,20 @@ final class PluginHelper: @unchecked Sendable {
     /// The next frame's tag.
     private func readTag(_ deadline: UInt64) throws -> UInt8 {
         try fill(1, deadline)
-        return buffer.removeFirst()
+        position += 1
+        return buffer[position - 1]
     }
 
     private func bytes(_ count: Int, _ deadline: UInt64) throws -> Data {
         try fill(count, deadline)
-        let taken = buffer.prefix(count)
-        buffer.removeFirst(count)
-        return Data(taken)
+        defer { position += count }
+        return Data(buffer[position..<position + count])
     }
 
     private func read<T: FixedWidthInteger>(_ type: T.Type, _ deadline: UInt64) throws -> T {
-        let data = try bytes(MemoryLayout<T>.size, deadline)
-        return data.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
+        try fill(MemoryLayout<T>.size, deadline)
+        defer { position += MemoryLayout<T>.size }
+        return buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: position, as: T.self) }
     }
 }
 
