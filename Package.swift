@@ -30,6 +30,8 @@ let package = Package(
         .library(name: "ScionHarnessClaude", type: .dynamic, targets: ["ScionHarnessClaude"]),
         .library(name: "ScionHarnessGemini", type: .dynamic, targets: ["ScionHarnessGemini"]),
         .library(name: "ScionHarnessCodex", type: .dynamic, targets: ["ScionHarnessCodex"]),
+        // Issue 12: the helper process of plugins.isolation: process.
+        .executable(name: "scion-plugin-host", targets: ["scion-plugin-host"]),
         // Test only, never installed (scripts/install.sh installs Plugins/*).
         .library(name: "ScionTestRuntimeFaraway", type: .dynamic, targets: ["ScionTestRuntimeFaraway"]),
         // Issue 11: the grove broker, a host-side process of its own (scion does not link swift-nio).
@@ -39,6 +41,8 @@ let package = Package(
         // Issue 10: the Kubernetes runtime and its attach helper.
         .library(name: "ScionRuntimeKubernetes", type: .dynamic, targets: ["ScionRuntimeKubernetes"]),
         .executable(name: "scion-kube-attach", targets: ["scion-kube-attach"]),
+        // Issue 12: the Swift harness example (Plugins/examples), built, never installed.
+        .library(name: "ScionExampleHarnessHello", type: .dynamic, targets: ["ScionExampleHarnessHello"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -115,6 +119,14 @@ let package = Package(
             path: "Plugins/kubernetes-support"),
         plugin("ScionRuntimeKubernetes", folder: "runtime-kubernetes", dependencies: ["ScionKubernetesClient"]),
         .executableTarget(name: "scion-kube-attach", dependencies: ["ScionKubernetesClient"], path: "Plugins/kubernetes-attach"),
+        // Issue 12: plugins in a helper process (plain C: small and quick to start),
+        // and the Swift harness example of the author's guide (never installed).
+        .executableTarget(
+            name: "scion-plugin-host", path: "Sources/scion-plugin-host",
+            cSettings: [.headerSearchPath("../ScionPluginABI/include")]),
+        .target(
+            name: "ScionExampleHarnessHello", dependencies: ["ScionPluginKit"], path: "Plugins/examples/harness-hello-swift",
+            exclude: ["plugin.json"], linkerSettings: pluginLinkerSettings),
         .target(name: "ScionTestSupport", dependencies: ["ScionCore"], path: "Tests/ScionTestSupport"),
         // Issue 11: the grove broker, serving the agents' `scion` over their own unix sockets.
         .executableTarget(

@@ -19,6 +19,8 @@ PACKAGES=(
     debootstrap
     hyperfine
     valgrind
+    # The C example runtime plugin's JSON library (Plugins/examples/runtime-process-c).
+    libjansson-dev
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

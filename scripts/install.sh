@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Install scion, scion-agent, scion-broker and every plugin under a prefix (default
-# /usr/local): <prefix>/bin/{scion,scion-agent,scion-broker} and
-# <prefix>/lib/scion/plugins/<plugin>/{plugin.json,lib*.so}, where scion
-# finds them. Builds release first unless --bin names a build folder.
+# Install scion, scion-agent, scion-broker, scion-plugin-host and every plugin
+# under a prefix (default /usr/local): <prefix>/bin/{scion,scion-agent,
+# scion-broker,scion-plugin-host}, <prefix>/lib/scion/plugins/<plugin>/{plugin.json,
+# lib*.so}, and the plugin kit: <prefix>/include/scion/scion_plugin.h,
+# <prefix>/share/scion/{schemas,plugins.md,examples}. Builds release first unless
+# --bin names a build folder.
 #
 # Usage: scripts/install.sh [--prefix DIR] [--bin BUILD_FOLDER]
 set -euo pipefail
@@ -13,7 +15,7 @@ while (($#)); do
     case $1 in
         --prefix) prefix=$2; shift ;;
         --bin) bin=$2; shift ;;
-        -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -23,7 +25,16 @@ if [[ -z $bin ]]; then
     bin=$(swift build -c release --package-path "$root" --show-bin-path)
 fi
 install -d "$prefix/bin" "$prefix/lib/scion/plugins"
-install -m 0755 "$bin/scion" "$bin/scion-agent" "$bin/scion-broker" "$prefix/bin/"
+install -m 0755 "$bin/scion" "$bin/scion-agent" "$bin/scion-broker" "$bin/scion-plugin-host" "$prefix/bin/"
+# The plugin author's kit (`scion plugins sdk`): header, schemas, guide, examples.
+install -d "$prefix/include/scion" "$prefix/share/scion/schemas" "$prefix/share/scion/examples"
+install -m 0644 "$root/Sources/ScionPluginABI/include/scion_plugin.h" "$prefix/include/scion/"
+install -m 0644 "$root"/docs/schemas/*.json "$prefix/share/scion/schemas/"
+install -m 0644 "$root/docs/plugins.md" "$prefix/share/scion/plugins.md"
+for example in "$root"/Plugins/examples/*/; do
+    install -d "$prefix/share/scion/examples/$(basename "$example")"
+    install -m 0644 "$example"* "$prefix/share/scion/examples/$(basename "$example")/"
+done
 for manifest in "$root"/Plugins/*/plugin.json; do
     folder=$(dirname "$manifest")
     name=$(basename "$folder")

@@ -35,3 +35,6 @@ fi
 
 echo "test: running"
 swift test --skip-build "$@"
+# Issue 12: the plugin ABI under valgrind (invalid accesses, definite leaks).
+echo "test: memory (valgrind)"
+scripts/test-memory.sh "$(swift build --show-bin-path)"

@@ -6,6 +6,8 @@
 //   typed     the same through RuntimeClient: encode, call, decode, schema_version check
 //   harness   HarnessClient.normalizeHook, a typical small harness call
 //   cancel    a call with a cancellation token and an event handler attached
+//   process   the same raw and typed calls to the plugin in a helper process
+//             (plugins.isolation: process), and the helper's start (spawn + entry)
 //
 // Usage: scion-plugin-bench [ITERATIONS]   (prints one JSON object)
 import Foundation
@@ -59,9 +61,21 @@ let harnessCall = try measure { _ = try harness.normalizeHook(hook) }
 let cancellation = PluginCancellation()
 let cancellable = measure { _ = connection.callRaw("capabilities", empty, cancellation: cancellation) { _ in true } }
 
+// The same plugin in a helper process (issue 12), through a loader of its own.
+var isolated = local
+isolated.isolation = PluginIsolation(mode: .process)
+let helperStarted = now()
+let helperConnection = try PluginLoader().load(isolated)
+let helperStartMs = Double(now() - helperStarted) / 1e6
+let helperRuntime = RuntimeClient(helperConnection)
+for _ in 0..<200 { _ = helperConnection.callRaw("capabilities", empty) }
+let processRaw = measure { _ = helperConnection.callRaw("capabilities", empty) }
+let processTyped = try measure { _ = try helperRuntime.capabilities() }
+
 let result: [String: Any] = [
     "iterations": iterations,
     "load_ms": loads,
     "raw_call_us": raw, "typed_call_us": typed, "harness_call_us": harnessCall, "cancellable_call_us": cancellable,
+    "process_start_ms": helperStartMs, "process_raw_call_us": processRaw, "process_typed_call_us": processTyped,
 ]
 print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))

@@ -45,7 +45,13 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
 
     public func stop(_ request: StopRequest) throws {
         let engine = try Engine(runtimeConfig: request.runtimeConfig ?? [:])
-        try engine.stop(reference(request.name, request.handle), timeoutSeconds: max(0, request.timeoutSeconds))
+        // Stopping an agent that has no container is done, not an error
+        // (idempotent, like delete; `scion plugins check` tests it).
+        do {
+            try engine.stop(reference(request.name, request.handle), timeoutSeconds: max(0, request.timeoutSeconds))
+        } catch let error as PluginError where error.code == .notFound {
+            return
+        }
     }
 
     public func delete(_ target: AgentTarget) throws {

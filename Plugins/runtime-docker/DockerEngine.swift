@@ -90,7 +90,7 @@ struct DockerEngine: ContainerEngine {
 
     func stop(_ reference: String, timeoutSeconds: Int) throws {
         let response = try request(
-            "POST", "/containers/\(path(reference))/stop" + URLText.query([("t", String(timeoutSeconds))]),
+            "POST", "/containers/\(container(reference))/stop" + URLText.query([("t", String(timeoutSeconds))]),
             timeoutSeconds: timeoutSeconds + 30)
         switch response.status {
         case 204, 304: return
@@ -101,7 +101,7 @@ struct DockerEngine: ContainerEngine {
 
     func remove(_ reference: String) throws {
         let response = try request(
-            "DELETE", "/containers/\(path(reference))" + URLText.query([("force", "true"), ("v", "true")]))
+            "DELETE", "/containers/\(container(reference))" + URLText.query([("force", "true"), ("v", "true")]))
         switch response.status {
         case 204, 404: return
         case 409 where response.errorMessage.contains("already in progress"): return
@@ -110,7 +110,7 @@ struct DockerEngine: ContainerEngine {
     }
 
     func inspect(_ reference: String) throws -> ContainerState? {
-        let response = try request("GET", "/containers/\(path(reference))/json")
+        let response = try request("GET", "/containers/\(container(reference))/json")
         switch response.status {
         case 200: return try decode(EngineJSON.ContainerInspect.self, response).containerState
         case 404: return nil
@@ -132,7 +132,7 @@ struct DockerEngine: ContainerEngine {
 
     func recentOutput(_ reference: String, lines: Int) -> String {
         let query = URLText.query([("stdout", "true"), ("stderr", "true"), ("tail", String(lines))])
-        guard let response = try? request("GET", "/containers/\(path(reference))/logs" + query, timeoutSeconds: 5),
+        guard let response = try? request("GET", "/containers/\(container(reference))/logs" + query, timeoutSeconds: 5),
               response.status == 200
         else { return "" }
         // A TTY container's log is the raw terminal stream.
@@ -146,7 +146,7 @@ struct DockerEngine: ContainerEngine {
             "AttachStdin": stdin != nil, "AttachStdout": true, "AttachStderr": true, "Tty": false, "Cmd": argv,
         ]
         let created = try request(
-            "POST", "/containers/\(path(reference))/exec",
+            "POST", "/containers/\(container(reference))/exec",
             body: try JSONSerialization.data(withJSONObject: createBody, options: [.sortedKeys]))
         switch created.status {
         case 201: break
@@ -283,6 +283,13 @@ struct DockerEngine: ContainerEngine {
 
     private func path(_ component: String) -> String {
         URLText.encode(component, keeping: "/:@")
+    }
+
+    /// A container reference in a URL path: one segment, so a handle with
+    /// slashes (never a container's) is "no such container", not a redirect
+    /// of a path Docker cleans (`//tmp/x` answered HTTP 301).
+    private func container(_ reference: String) -> String {
+        URLText.encode(reference.hasPrefix("/") ? String(reference.dropFirst()) : reference)
     }
 
     private func request(

@@ -8,7 +8,7 @@ import ScionCore
 public enum ScionCLI {
     public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         let status = await run(moveGlobalOptions(arguments))
-        WorktreeManager.finishBackgroundInitialization()
+        WorktreeManager.shutdown()
         exit(status)
     }
 

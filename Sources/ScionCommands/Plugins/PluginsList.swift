@@ -3,49 +3,29 @@ import ScionCore
 
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "plugins", abstract: "Runtime and harness plugins.", subcommands: [PluginsList.self],
+        commandName: "plugins", abstract: "Runtime and harness plugins: list, inspect, check, install, and the author's kit.",
+        subcommands: [PluginsList.self, PluginsInfo.self, PluginsCheck.self, PluginsInstall.self, PluginsSDKCommand.self],
         defaultSubcommand: PluginsList.self)
 }
 
 struct PluginsList: BlockingCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "Installed plugins, where each was found, and whether it loads (the first of a name wins).")
+        abstract: "Installed plugins: name, kind, version, ABI, path, status (ok, shadowed, or refused and why), isolation.")
     @OptionGroup var global: GlobalOptions
-
-    struct Row: Encodable {
-        var name: String, kind: String, abiVersions: [Int], source: String, library: String, status: String
-        enum CodingKeys: String, CodingKey {
-            case name, kind, abiVersions = "abi_versions", source, library, status
-        }
-    }
 
     func runBlocking() throws {
         let context = global.context()
         let settings = try context.settingsLoader(grove: try? context.grove()).load()
-        let catalog = context.catalog(settings)
-        var seen = Set<String>()
-        let rows = catalog.plugins.map { plugin -> Row in
-            let first = seen.insert("\(plugin.manifest.kind)/\(plugin.manifest.name)").inserted
-            var status = "shadowed"
-            if first {
-                do {
-                    _ = try PluginLoader.shared.load(plugin)
-                    status = "ok"
-                } catch {
-                    status = "error: \(error)"
-                }
-            }
-            return Row(name: plugin.manifest.name, kind: plugin.manifest.kind, abiVersions: plugin.manifest.abiVersions,
-                       source: plugin.source, library: plugin.libraryPath, status: status)
-        }
+        let inventory = PluginInventory(catalog: context.catalog(settings), details: true)
         if global.format == .json {
-            try Output.json(rows)
+            try Output.json(inventory.entries)
             return
         }
-        Output.table(["NAME", "KIND", "ABI", "SOURCE", "STATUS", "LIBRARY"], rows.map {
-            [$0.name, $0.kind, $0.abiVersions.map(String.init).joined(separator: ","), $0.source, $0.status, $0.library]
+        Output.table(["NAME", "KIND", "VERSION", "ABI", "STATUS", "ISOLATION", "PATH"], inventory.entries.map {
+            [$0.name, $0.kind, $0.version ?? "-", $0.abi,
+             $0.shadowedBy.map { "shadowed by \($0)" } ?? $0.status, $0.isolation, $0.path]
         })
-        catalog.problems.forEach { print("error: \($0)") }
+        inventory.problems.forEach { print("error: \($0)") }
     }
 }

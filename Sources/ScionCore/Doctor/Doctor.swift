@@ -36,13 +36,16 @@ public struct Doctor: Sendable {
         for problem in catalog.problems {
             checks.append(Check(name: "plugin manifest", result: .failed, detail: problem))
         }
-        var seen = Set<String>()
-        for plugin in catalog.plugins where seen.insert("\(plugin.manifest.kind)/\(plugin.manifest.name)").inserted {
-            do {
-                _ = try PluginLoader.shared.load(plugin)
-                checks.append(Check(name: "\(plugin.manifest.kind) \(plugin.manifest.name)", result: .ok, detail: plugin.libraryPath))
-            } catch {
-                checks.append(Check(name: "\(plugin.manifest.kind) \(plugin.manifest.name)", result: .failed, detail: "\(error)"))
+        // Every plugin found: loaded, refused (and why), or shadowed (and by which).
+        for entry in PluginInventory(catalog: catalog, details: false).entries {
+            let name = "\(entry.kind) \(entry.name)"
+            if let winner = entry.shadowedBy {
+                checks.append(Check(name: name, result: .info, detail: "\(entry.manifest) is shadowed by \(winner) (\(PluginInventory.searchOrder))"))
+            } else if entry.loads {
+                let isolation = entry.isolation == PluginIsolation.Mode.process.rawValue ? ", in a helper process" : ""
+                checks.append(Check(name: name, result: .ok, detail: entry.path + isolation))
+            } else {
+                checks.append(Check(name: name, result: .failed, detail: String(entry.status.dropFirst("refused: ".count))))
             }
         }
         for finding in SettingsValidator.findings(settings, catalog: catalog) {

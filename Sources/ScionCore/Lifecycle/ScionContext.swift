@@ -77,6 +77,6 @@ public struct ScionContext: Sendable {
     public func catalog(_ settings: Settings) -> PluginCatalog {
         PluginCatalog(locations: PluginCatalog.standardLocations(
             settingsPaths: settings.pluginPaths.map { ($0 as NSString).expandingTildeInPath },
-            globalDirectory: globalDirectory, executablePath: executablePath))
+            globalDirectory: globalDirectory, executablePath: executablePath), isolation: settings.pluginIsolation)
     }
 }

@@ -23,7 +23,13 @@ public struct PluginCatalog: Sendable {
     /// Manifests that could not be read, with the reason.
     public let problems: [String]
 
-    public init(locations: [SearchLocation]) {
+    /// A catalog of plugins already found (`plugins info` of one plugin).
+    public init(plugins: [DiscoveredPlugin], problems: [String] = []) {
+        self.plugins = plugins
+        self.problems = problems
+    }
+
+    public init(locations: [SearchLocation], isolation: PluginIsolationPolicy = PluginIsolationPolicy()) {
         var plugins: [DiscoveredPlugin] = []
         var problems: [String] = []
         let manager = FileManager.default
@@ -46,7 +52,8 @@ public struct PluginCatalog: Sendable {
                         try Self.checkInside(library, folder: folder, manifest: manifest, manifestPath: manifestPath)
                     }
                     plugins.append(DiscoveredPlugin(
-                        manifest: manifest, manifestPath: manifestPath, libraryPath: library, source: location.source))
+                        manifest: manifest, manifestPath: manifestPath, libraryPath: library, source: location.source,
+                        isolation: isolation.isolation(for: manifest.name)))
                 } catch {
                     problems.append("\(error)")
                 }

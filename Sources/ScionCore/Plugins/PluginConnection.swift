@@ -24,10 +24,13 @@ public final class PluginInstanceHandle: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer?
     let lock: NSLock?
     let inFlight = Atomic<Int>(0)
+    /// For a plugin in a helper process: the configuration its instance is made for there.
+    let configuration: Data?
 
-    init(_ pointer: UnsafeMutableRawPointer?, serialized: Bool) {
+    init(_ pointer: UnsafeMutableRawPointer?, serialized: Bool, configuration: Data? = nil) {
         self.pointer = pointer
         self.lock = serialized ? NSLock() : nil
+        self.configuration = configuration
     }
 }
 
@@ -39,16 +42,21 @@ public final class PluginConnection: @unchecked Sendable {
     /// The ABI version the plugin chose.
     public let abiVersion: UInt32
     /// The plugin makes an instance per configuration (create_instance).
-    public var makesInstances: Bool { create != nil }
+    public var makesInstances: Bool { create != nil || helperMakesInstances }
     public let defaultInstance: PluginInstanceHandle
-    private let function: scion_call_fn
+    /// Set when the plugin runs in a helper process (plugins.isolation: process).
+    let helper: PluginHelper?
+    private let function: scion_call_fn?
     private let create: scion_create_instance_fn?
     private let destroy: scion_destroy_instance_fn?
+    private let helperMakesInstances: Bool
     private let created = Mutex<[Data: PluginInstanceHandle]>([:])
 
     init(plugin: DiscoveredPlugin, api: scion_plugin_api, call: @escaping scion_call_fn) {
         self.plugin = plugin
         self.function = call
+        self.helper = nil
+        self.helperMakesInstances = false
         self.isThreadSafe = api.flags & SCION_PLUGIN_THREAD_SAFE != 0
         self.abiVersion = api.abi_version
         self.create = api.create_instance
@@ -56,6 +64,23 @@ public final class PluginConnection: @unchecked Sendable {
         self.defaultInstance = PluginInstanceHandle(api.instance, serialized: !isThreadSafe)
         if create != nil { Self.registerForExit(self) }
     }
+
+    /// A plugin in a helper process: calls go over its socket, one at a
+    /// time; its instances live there and end with it.
+    init(plugin: DiscoveredPlugin, helper: PluginHelper, hello: PluginHelper.Hello) {
+        self.plugin = plugin
+        self.function = nil
+        self.helper = helper
+        self.helperMakesInstances = hello.makesInstances
+        self.isThreadSafe = false
+        self.abiVersion = hello.abiVersion
+        self.create = nil
+        self.destroy = nil
+        self.defaultInstance = PluginInstanceHandle(nil, serialized: false)
+    }
+
+    /// Where the plugin runs.
+    public var isolation: PluginIsolation.Mode { helper == nil ? .inProcess : .process }
 
     var name: String { plugin.manifest.name }
 
@@ -65,10 +90,20 @@ public final class PluginConnection: @unchecked Sendable {
     /// destroyed at exit; the default instance for a plugin that does not
     /// make instances (it reads the configuration from each request).
     public func instance(configuration: [String: JSONValue]) throws -> PluginInstanceHandle {
-        guard let create else { return defaultInstance }
+        guard makesInstances else { return defaultInstance }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let key = try encoder.encode(configuration)
+        if helper != nil {
+            // Made in the helper at its first call (and again in a new helper after a crash).
+            return created.withLock { cache in
+                if let existing = cache[key] { return existing }
+                let handle = PluginInstanceHandle(nil, serialized: false, configuration: key)
+                cache[key] = handle
+                return handle
+            }
+        }
+        guard let create else { return defaultInstance }
         return try created.withLock { cache in
             if let existing = cache[key] { return existing }
             var error = scion_buffer()
@@ -144,6 +179,10 @@ public final class PluginConnection: @unchecked Sendable {
         cancellation: PluginCancellation? = nil, onEvent: ((Data) -> Bool)? = nil
     ) -> (status: Int32, body: Data) {
         let instance = instance ?? defaultInstance
+        if let helper {
+            return helper.call(operation, request, configuration: instance.configuration, cancellation: cancellation, onEvent: onEvent)
+        }
+        guard let function else { return PluginHelper.unavailable("the \(name) plugin has no call function") }
         instance.lock?.lock()
         instance.inFlight.add(1, ordering: .acquiringAndReleasing)
         defer {
@@ -180,7 +219,15 @@ public final class PluginConnection: @unchecked Sendable {
         }
         let body = response.data.map { Data(bytes: $0, count: response.length) } ?? Data()
         free(response.data)
+        if response.struct_size != UInt32(MemoryLayout<scion_buffer>.size) {
+            return PluginHelper.unavailable(Self.structSizeChanged(name, operation, response.struct_size))
+        }
         return (status, body)
+    }
+
+    /// The refusal of an answer whose scion_buffer had its struct_size overwritten.
+    static func structSizeChanged(_ name: String, _ operation: String, _ size: UInt32) -> String {
+        "the \(name) plugin answered \(operation) with the response buffer's struct_size changed from \(MemoryLayout<scion_buffer>.size) to \(size); struct_size belongs to the host, which allocated the buffer, so the answer is refused"
     }
 
     /// The same call on a dedicated thread, never on the cooperative pool;

@@ -27,14 +27,15 @@ public final class PluginLoader: Sendable {
     }
 
     public func load(_ plugin: DiscoveredPlugin) throws -> PluginConnection {
-        if let connection = loaded.withLock({ $0[plugin.libraryPath] }) { return connection }
+        let key = plugin.isolation.mode == .process ? "process:" + plugin.libraryPath : plugin.libraryPath
+        if let connection = loaded.withLock({ $0[key] }) { return connection }
         let started = DispatchTime.now().uptimeNanoseconds
         let connection = try open(plugin)
         let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1000
         Logger(label: "scion.plugins").debug("loaded \(plugin.manifest.kind) plugin \(plugin.manifest.name) in \(micros) µs")
         return loaded.withLock { cache in
-            if let existing = cache[plugin.libraryPath] { return existing }
-            cache[plugin.libraryPath] = connection
+            if let existing = cache[key] { return existing }
+            cache[key] = connection
             return connection
         }
     }
@@ -55,6 +56,7 @@ public final class PluginLoader: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ScionError(.plugin, "plugin \(plugin.manifest.name): library \(path) does not exist (named by \(plugin.manifestPath)); is it built?")
         }
+        if plugin.isolation.mode == .process { return try openIsolated(plugin) }
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw ScionError(.plugin, "cannot load plugin library \(path): \(reason)")
@@ -69,17 +71,61 @@ public final class PluginLoader: Sendable {
         var api = scion_plugin_api()
         api.struct_size = UInt32(MemoryLayout<scion_plugin_api>.size)
         let status = entry(host.pointer, &api)
-        if status == Int32(SCION_ERR_ABI_MISMATCH.rawValue) || !versions.contains(api.abi_version) {
-            throw ScionError(.abiMismatch, "plugin library \(path) speaks plugin ABI \(api.abi_version); \(hostSpeaks)")
+        try checkEntry(EntryAnswer(
+            status: status, abiVersion: api.abi_version, name: api.name.map { String(cString: $0) },
+            hasCall: api.call != nil, structSize: api.struct_size), plugin)
+        return PluginConnection(plugin: plugin, api: api, call: api.call!)
+    }
+
+    /// What an entry call filled in, in scion's process or in a helper's.
+    struct EntryAnswer {
+        var status: Int32
+        var abiVersion: UInt32
+        var name: String?
+        var hasCall: Bool
+        var structSize: UInt32
+    }
+
+    /// The refusals of a plugin's entry call, each one sentence naming the library.
+    func checkEntry(_ answer: EntryAnswer, _ plugin: DiscoveredPlugin) throws {
+        let path = plugin.libraryPath
+        if answer.status == Int32(SCION_ERR_ABI_MISMATCH.rawValue) || !versions.contains(answer.abiVersion) {
+            throw ScionError(.abiMismatch, "plugin library \(path) speaks plugin ABI \(answer.abiVersion); \(hostSpeaks)")
         }
-        guard status == Int32(SCION_OK.rawValue), let call = api.call else {
-            throw ScionError(.plugin, "plugin library \(path) refused to start (status \(status))")
+        guard answer.status == Int32(SCION_OK.rawValue) else {
+            throw ScionError(.plugin, "plugin library \(path) refused to start: its entry call returned status \(answer.status)")
         }
-        let name = api.name.map { String(cString: $0) } ?? plugin.manifest.name
+        guard answer.structSize == UInt32(MemoryLayout<scion_plugin_api>.size) else {
+            throw ScionError(.plugin, "plugin library \(path) changed struct_size of scion_plugin_api from \(MemoryLayout<scion_plugin_api>.size) to \(answer.structSize); struct_size belongs to the side that allocated the struct, a plugin never writes it")
+        }
+        guard let name = answer.name else {
+            throw ScionError(.plugin, "plugin library \(path) left its name NULL in the entry call; set plugin->name to its manifest's name \"\(plugin.manifest.name)\"")
+        }
+        guard answer.hasCall else {
+            throw ScionError(.plugin, "plugin library \(path) left its call function NULL in the entry call, so scion cannot call it; set plugin->call")
+        }
         guard name == plugin.manifest.name else {
             throw ScionError(.plugin, "plugin library \(path) calls itself \"\(name)\" but its manifest \(plugin.manifestPath) says \"\(plugin.manifest.name)\"")
         }
-        return PluginConnection(plugin: plugin, api: api, call: call)
+    }
+
+    /// The plugin in a helper process (plugins.isolation: process).
+    func openIsolated(_ plugin: DiscoveredPlugin) throws -> PluginConnection {
+        let helper = PluginHelper(plugin: plugin, versions: versions)
+        let hello = try helper.start()
+        let path = plugin.libraryPath
+        switch hello.status {
+        case -1: throw ScionError(.plugin, "cannot load plugin library \(path): \(hello.name ?? "unknown error")")
+        case -2:
+            throw ScionError(
+                .abiMismatch,
+                "plugin library \(path) does not export \(SCION_PLUGIN_ENTRY_SYMBOL): not a scion plugin, or built for another plugin ABI; \(hostSpeaks)")
+        default: break
+        }
+        try checkEntry(EntryAnswer(
+            status: hello.status, abiVersion: hello.abiVersion, name: hello.name, hasCall: hello.hasCall,
+            structSize: hello.structSize), plugin)
+        return PluginConnection(plugin: plugin, helper: helper, hello: hello)
     }
 }
 

@@ -37,4 +37,6 @@ public struct DiscoveredPlugin: Sendable, Equatable {
     public var libraryPath: String
     /// Which search location it came from, for `scion plugins list`.
     public var source: String
+    /// Where it runs: in scion's process or in a helper (settings `plugins.isolation`).
+    public var isolation: PluginIsolation = .inProcess
 }

@@ -41,6 +41,8 @@ public struct Settings: Sendable {
     public var profiles: [String: Profile]
     public var harnessConfigs: [String: HarnessSettings]
     public var pluginPaths: [String]
+    /// `plugins.isolation` and friends (issue 12): which plugins run in a helper process.
+    public var pluginIsolation: PluginIsolationPolicy
     public var gitAuthor: (name: String, email: String)?
     /// A tmux config file sourced by every agent session.
     public var tmuxConfig: String?
@@ -104,6 +106,7 @@ public struct Settings: Sendable {
             $0[$1.key] = try Self.harnessSettings($1.reader)
         }
         pluginPaths = (try root.strings("plugins.paths") ?? []).map { TildePath.expand($0, home: userHome) }
+        pluginIsolation = try PluginIsolationPolicy.read(root)
         if let name = try root.string("git.author.name"), let email = try root.string("git.author.email") {
             gitAuthor = (name, email)
         }

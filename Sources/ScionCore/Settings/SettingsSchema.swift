@@ -22,7 +22,10 @@ indirect enum SettingsSchema {
             "harness_overrides": .mapping(["*": harnessSettings]),
         ])]),
         "harness_configs": .mapping(["*": harnessSettings]),
-        "plugins": .mapping(["paths": .list]),
+        "plugins": .mapping([
+            "paths": .list, "isolation": .leaf, "timeout_seconds": .leaf, "memory_limit_mb": .leaf,
+            "overrides": .mapping(["*": .mapping(["isolation": .leaf])]),
+        ]),
         "git": .mapping(["author": .mapping(["name": .leaf, "email": .leaf])]),
         "tmux": .mapping(["config": .leaf, "use_user_config": .leaf]),
         "notify": .mapping(["command": .list]),

@@ -1,6 +1,7 @@
 import CGit2
 import Foundation
 import ScionPluginKit
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,8 +22,11 @@ public struct WorktreeManager: Sendable {
 
     private static let initialized: Bool = {
         git_libgit2_init()
+        libgit2Running.store(true, ordering: .releasing)
         return true
     }()
+
+    private static let libgit2Running = Atomic<Bool>(false)
 
     public let repositoryPath: String
 
@@ -43,6 +47,14 @@ public struct WorktreeManager: Sendable {
 
     public static func finishBackgroundInitialization() {
         backgroundInitialization.wait()
+    }
+
+    /// At exit: waits for the background initialization, then frees
+    /// libgit2's global state (the caches a branch deletion fills, about
+    /// 225 KB that valgrind reported still reachable after every delete).
+    public static func shutdown() {
+        finishBackgroundInitialization()
+        if libgit2Running.exchange(false, ordering: .acquiringAndReleasing) { git_libgit2_shutdown() }
     }
 
     public init(repositoryPath: String) {
@@ -250,11 +262,24 @@ public struct WorktreeManager: Sendable {
         }
     }
 
+    /// What `git_branch_delete` does, without its config cleanup: libgit2
+    /// 1.5 removes `branch.<name>.*` through a regex match whose pcre2
+    /// match data it never frees (about 185 KB lost on every delete, found
+    /// with valgrind), so the branch's few config keys are removed by name.
     private func deleteBranch(_ repository: OpaquePointer?, _ branch: String) {
         var reference: OpaquePointer?
         guard git_branch_lookup(&reference, repository, branch, GIT_BRANCH_LOCAL) == 0 else { return }
-        git_branch_delete(reference)
-        git_reference_free(reference)
+        defer { git_reference_free(reference) }
+        // git refuses to delete the branch a worktree has checked out; so does libgit2's git_branch_delete.
+        guard git_branch_is_checked_out(reference) != 1 else { return }
+        var config: OpaquePointer?
+        if git_repository_config(&config, repository) == 0 {
+            for key in ["remote", "merge", "rebase", "pushRemote", "description"] {
+                git_config_delete_entry(config, "branch.\(branch).\(key)")
+            }
+            git_config_free(config)
+        }
+        git_reference_delete(reference)
     }
 
     /// A worktree entry whose folder is gone would block a new one of the same name.

@@ -89,7 +89,12 @@ extension WorktreeManager {
         defer { git_repository_free(repository) }
         // The working folder is the one scion made, whatever the worktree's
         // `gitdir` record (writable by the agent) says.
-        guard git_repository_set_workdir(repository, path, 0) == 0 else { return nil }
+        // Only when it differs: libgit2 1.5 leaks the path it built when
+        // the working folder is already that one (valgrind, on every delete).
+        let current = git_repository_workdir(repository).map { String(cString: $0) }
+        if current.map({ ($0.hasSuffix("/") ? String($0.dropLast()) : $0) != (path.hasSuffix("/") ? String(path.dropLast()) : path) }) ?? true {
+            guard git_repository_set_workdir(repository, path, 0) == 0 else { return nil }
+        }
         var options = git_status_options()
         git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION))
         options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR

@@ -58,7 +58,7 @@ public enum PluginExport {
         let functions = HostFunctions(host)
         let instance = PluginInstance(table: table, host: functions)
         PluginLog.host.withLock { $0 = functions }
-        api.pointee.name = UnsafePointer(strdup(table.name))
+        api.pointee.name = PluginNames.static(table.name)
         api.pointee.instance = Unmanaged.passRetained(instance).toOpaque()
         api.pointee.call = pluginCall
         let size = api.pointee.struct_size
@@ -178,6 +178,22 @@ public enum PluginLog {
             bytes.withMemoryRebound(to: CChar.self) {
                 log(functions.context, Int32(bitPattern: level.rawValue), $0.baseAddress, $0.count)
             }
+        }
+    }
+}
+
+/// `plugin->name` is static for the life of the process: one C copy per
+/// name, made at the first entry call and kept (not a fresh `strdup` on
+/// every entry call, which valgrind reported as a definite leak per start).
+enum PluginNames {
+    private static let names = Mutex<[String: UnsafeMutablePointer<CChar>]>([:])
+
+    static func `static`(_ name: String) -> UnsafePointer<CChar> {
+        names.withLock { known in
+            if let pointer = known[name] { return UnsafePointer(pointer) }
+            let pointer = strdup(name)!
+            known[name] = pointer
+            return UnsafePointer(pointer)
         }
     }
 }
