@@ -56,7 +56,7 @@ public struct EngineHTTPClient: Sendable {
     public func send(
         _ method: String, _ path: String, body: Data? = nil, timeoutSeconds: Int = 120
     ) throws -> HTTPResponse {
-        let transfer = Transfer(onData: nil)
+        let transfer = CurlTransfer(onData: nil)
         try perform(method, path, body: body, timeoutSeconds: timeoutSeconds, transfer: transfer)
         return HTTPResponse(status: transfer.status, body: transfer.body)
     }
@@ -68,7 +68,7 @@ public struct EngineHTTPClient: Sendable {
         _ method: String, _ path: String, body: Data? = nil, timeoutSeconds: Int = 0,
         onData: @escaping (Data) -> Bool
     ) throws -> HTTPResponse {
-        let transfer = Transfer(onData: onData)
+        let transfer = CurlTransfer(onData: onData)
         do {
             try perform(method, path, body: body, timeoutSeconds: timeoutSeconds, transfer: transfer)
         } catch let error as HTTPTransportError where transfer.stoppedByCaller {
@@ -106,7 +106,7 @@ public struct EngineHTTPClient: Sendable {
     }
 
     private func perform(
-        _ method: String, _ path: String, body: Data?, timeoutSeconds: Int, transfer: Transfer
+        _ method: String, _ path: String, body: Data?, timeoutSeconds: Int, transfer: CurlTransfer
     ) throws {
         _ = Self.globalInit
         guard let curl = curl_easy_init() else {
@@ -121,12 +121,9 @@ public struct EngineHTTPClient: Sendable {
         CurlRequest.setMethod(curl, method, body: body, contentType: "application/json", headers: &headers)
         _ = ccurl_setopt_pointer(curl, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headers))
 
-        transfer.curl = curl
-        let context = Unmanaged.passUnretained(transfer).toOpaque()
-        _ = ccurl_setopt_data_fn(curl, CURLOPT_WRITEFUNCTION, writeBody)
-        _ = ccurl_setopt_pointer(curl, CURLOPT_WRITEDATA, context)
+        transfer.attach(to: curl)
         let code = withExtendedLifetime(transfer) { ccurl_perform(curl) }
-        transfer.status = Int(ccurl_response_code(curl))
+        transfer.finish()
         guard code == CURLE_OK else { throw transportError(code) }
     }
 
@@ -172,39 +169,6 @@ public enum CurlRequest {
             _ = ccurl_setopt_string(curl, CURLOPT_COPYPOSTFIELDS, "")
         }
     }
-}
-
-/// The state of one transfer, reached from libcurl's write callback.
-private final class Transfer {
-    var curl: UnsafeMutableRawPointer?
-    var status = 0
-    var body = Data()
-    let onData: ((Data) -> Bool)?
-    var stoppedByCaller = false
-
-    init(onData: ((Data) -> Bool)?) {
-        self.onData = onData
-    }
-}
-
-private let writeBody: ccurl_data_fn = { buffer, size, count, context in
-    guard let context else { return 0 }
-    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
-    let length = size * count
-    guard length > 0, let buffer else { return length }
-    let data = Data(bytes: buffer, count: length)
-    if transfer.status == 0, let curl = transfer.curl {
-        transfer.status = Int(ccurl_response_code(curl))
-    }
-    if let onData = transfer.onData, (200..<300).contains(transfer.status) {
-        guard onData(data) else {
-            transfer.stoppedByCaller = true
-            return 0
-        }
-    } else {
-        transfer.body.append(data)
-    }
-    return length
 }
 
 /// A connection taken over after an HTTP upgrade: raw bytes both ways.

@@ -99,21 +99,11 @@ struct KubeHTTP: Sendable {
         CurlRequest.setMethod(curl, method, body: body, contentType: contentType, headers: &headers)
         _ = ccurl_setopt_pointer(curl, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headers))
 
-        let transfer = KubeTransfer(onData: onData, isCancelled: isCancelled)
-        transfer.curl = curl
-        let context = Unmanaged.passUnretained(transfer).toOpaque()
-        _ = ccurl_setopt_data_fn(curl, CURLOPT_WRITEFUNCTION, kubeWriteBody)
-        _ = ccurl_setopt_pointer(curl, CURLOPT_WRITEDATA, context)
-        _ = ccurl_setopt_data_fn(curl, CURLOPT_HEADERFUNCTION, kubeWriteHeader)
-        _ = ccurl_setopt_pointer(curl, CURLOPT_HEADERDATA, context)
-        if isCancelled != nil {
-            _ = ccurl_setopt_long(curl, CURLOPT_NOPROGRESS, 0)
-            _ = ccurl_setopt_pointer(curl, CURLOPT_XFERINFOFUNCTION, unsafeBitCast(kubeProgress, to: UnsafeMutableRawPointer.self))
-            _ = ccurl_setopt_pointer(curl, CURLOPT_XFERINFODATA, context)
-        }
+        let transfer = CurlTransfer(onData: onData, isCancelled: isCancelled)
+        transfer.attach(to: curl)
         let code = withExtendedLifetime(transfer) { ccurl_perform(curl) }
-        transfer.status = Int(ccurl_response_code(curl))
-        if code != CURLE_OK && !transfer.stopped {
+        transfer.finish()
+        if code != CURLE_OK && !transfer.stoppedByCaller {
             let reason = String(cString: curl_easy_strerror(code))
             let connect = [CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY].contains(code)
             throw TransportError(reason: reason, couldNotConnect: connect)
@@ -131,58 +121,3 @@ struct KubeHTTP: Sendable {
     }
 }
 
-private final class KubeTransfer {
-    var curl: UnsafeMutableRawPointer?
-    var status = 0
-    var body = Data()
-    var headers: [String: String] = [:]
-    let onData: ((Data) -> Bool)?
-    let isCancelled: (() -> Bool)?
-    var stopped = false
-
-    init(onData: ((Data) -> Bool)?, isCancelled: (() -> Bool)?) {
-        self.onData = onData
-        self.isCancelled = isCancelled
-    }
-}
-
-private let kubeWriteBody: ccurl_data_fn = { buffer, size, count, context in
-    guard let context else { return 0 }
-    let transfer = Unmanaged<KubeTransfer>.fromOpaque(context).takeUnretainedValue()
-    let length = size * count
-    guard length > 0, let buffer else { return length }
-    let data = Data(bytes: buffer, count: length)
-    if transfer.status == 0, let curl = transfer.curl { transfer.status = Int(ccurl_response_code(curl)) }
-    if let onData = transfer.onData, (200..<300).contains(transfer.status) {
-        guard onData(data) else {
-            transfer.stopped = true
-            return 0
-        }
-    } else {
-        transfer.body.append(data)
-    }
-    return length
-}
-
-private let kubeWriteHeader: ccurl_data_fn = { buffer, size, count, context in
-    guard let context, let buffer else { return size * count }
-    let transfer = Unmanaged<KubeTransfer>.fromOpaque(context).takeUnretainedValue()
-    let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: size * count), as: UTF8.self)
-    if line.hasPrefix("HTTP/") { transfer.headers = [:] }
-    if let colon = line.firstIndex(of: ":") {
-        let name = line[..<colon].lowercased()
-        transfer.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-    return size * count
-}
-
-private let kubeProgress: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = {
-    context, _, _, _, _ in
-    guard let context else { return 0 }
-    let transfer = Unmanaged<KubeTransfer>.fromOpaque(context).takeUnretainedValue()
-    if transfer.isCancelled?() == true {
-        transfer.stopped = true
-        return 1
-    }
-    return 0
-}

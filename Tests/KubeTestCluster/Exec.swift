@@ -112,7 +112,7 @@ extension Cluster {
             // Output: stdout (or the terminal), stderr, then the exit status on the error channel.
             group.addTask {
                 if let slavePath {
-                    let timer = Task { try? await Task.sleep(for: .seconds(1)); sizedSink.finish() }
+                    let timer = Task { try? await Task.sleep(for: .seconds(5)); sizedSink.finish() }
                     for await _ in sized { break }
                     timer.cancel()
                     do {

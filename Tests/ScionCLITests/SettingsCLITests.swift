@@ -5,21 +5,21 @@ import Testing
 /// Issue 8, defects 6 and 7, through the real binary.
 @Suite("settings through the CLI: fresh installs, set, unset, sub-agents")
 struct SettingsCLITests {
-    @Test("a fresh install validates; the built-in remote profile's missing plugin is a note, and doctor does not warn")
+    @Test("a fresh install validates and doctor does not warn; a runtime of the user's whose plugin is missing is an error with file and line")
     func freshInstallValidates() throws {
         let sandbox = try ScionSandbox()
         let result = try sandbox.scion("config", "validate")
         #expect(result.status == 0, "got: \(result.stdout) \(result.stderr)")
-        #expect(result.stdout.contains("note: runtime kubernetes (used by profile remote) is unavailable"), "got: \(result.stdout)")
         #expect(!result.stdout.contains("error:"))
+        #expect(!result.stdout.contains("unavailable"), "every built-in runtime has its plugin: \(result.stdout)")
         let doctor = try sandbox.check("doctor", "--format", "json")
         let checks = try #require(try JSONSerialization.jsonObject(with: Data(doctor.utf8)) as? [[String: Any]])
         #expect(!checks.contains { $0["result"] as? String == "warning" || $0["result"] as? String == "failed" }, "\(checks)")
-        #expect(checks.contains { $0["result"] as? String == "info" && ($0["detail"] as? String ?? "").contains("kubernetes") })
-        // The active profile needing it is a problem.
-        let active = try sandbox.scion("config", "validate", "-p", "remote")
-        #expect(active.status == 2)
-        #expect(active.stdout.contains("no runtime plugin of that name is installed"), "got: \(active.stdout)")
+
+        try sandbox.home.write(".scion/settings.yaml", "runtimes:\n  elsewhere:\n    type: nosuchruntime\nprofiles:\n  far:\n    runtime: elsewhere\n")
+        let missing = try sandbox.scion("config", "validate")
+        #expect(missing.status == 2)
+        #expect(missing.stdout.contains(".scion/settings.yaml:3: runtime elsewhere (used by profile far) has type \"nosuchruntime\", but no runtime plugin of that name is installed"), "got: \(missing.stdout)")
     }
 
     @Test("config set refuses an invalid change with exit 2 and one error line, keeping the file", arguments: [

@@ -8,6 +8,7 @@ import ScionPluginKit
 /// agent's branch on the host. `stop` and `delete` sync from it first.
 struct Sync: BlockingCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sync",
         abstract: "Move commits between a remote agent (a pod) and its branch here: `from` brings its commits, `to` sends yours.")
 
     @Argument(help: "from (the agent's commits come to its branch here) or to (this branch's new commits go to the agent).")

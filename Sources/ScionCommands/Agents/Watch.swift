@@ -43,7 +43,7 @@ struct Watch: AsyncParsableCommand {
         var last: [String: Change] = [:]
         while true {
             var seen = Set<String>()
-            for agent in try await Blocking.run({ try orchestrator.list(refreshingRemoteActivity: true) }) {
+            for agent in try await Blocking.run({ try orchestrator.list() }) {
                 seen.insert(agent.name)
                 var change = Change(
                     at: Date(), agent: agent.name, phase: agent.phase.rawValue, activity: agent.activity?.rawValue,

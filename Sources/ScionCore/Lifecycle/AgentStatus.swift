@@ -57,13 +57,10 @@ extension Orchestrator {
     /// Every agent of the grove, reconciled with its runtime: one `list`
     /// call per runtime entry in use (a runtime's options as the agents'
     /// specs recorded them, so an agent started with another profile is
-    /// asked where it runs).
-    /// Every agent, reconciled with its runtime. The activity of agents on
-    /// runtimes that do not share the host's paths (pods) is read from them
-    /// only with `refreshingRemoteActivity` (`watch`): that is one exec per
-    /// agent, and `list` answers for 100 pods in one API call otherwise;
-    /// `look`, `message` and `status` refresh one agent's.
-    public func list(refreshingRemoteActivity: Bool = false) throws -> [AgentStatus] {
+    /// asked where it runs). The activity of agents on runtimes that do not
+    /// share the host's paths (pods) is read through the runtime, never
+    /// from the host's folder.
+    public func list() throws -> [AgentStatus] {
         let entries = store.all()
         restartBrokerIfNeeded(entries.compactMap(\.record))
         // Keyed by runtime entry (Reconciler.key): what it reported.
@@ -130,9 +127,7 @@ extension Orchestrator {
                 ?? agents.first { $0.name == runtimeName(of: record) && reconciler.owns($0, agent: record.name, groveId: record.groveId) }
             var status = reconcile(
                 record, runtimeAgent: runtimeAgent, runtimeAnswered: reported[key] != nil,
-                eventLog: shares[key] == false && !refreshingRemoteActivity
-                    ? { EventLog(home: record.home) }
-                    : { self.eventLog(record, client: clients[key], sharesHostPaths: shares[key]) })
+                eventLog: { self.eventLog(record, client: clients[key], sharesHostPaths: shares[key]) })
             var problems = driftProblems(record, repository: repository).map(\.message)
             if record.handle == nil, let runtimeAgent, runtimeAgent.state != .missing {
                 problems.append("an interrupted start left its \(record.runtimeType) instance \(runtimeAgent.name): `scion resume \(record.name)` or `scion delete \(record.name)` removes it")
