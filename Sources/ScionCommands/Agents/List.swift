@@ -19,8 +19,9 @@ struct List: BlockingCommand {
 
     func runBlocking() throws {
         let orchestrator = try global.orchestrator()
-        let lineage = orchestrator.lineage
         var agents = try orchestrator.list()
+        // From the records list just read, not a second read of every record.
+        let lineage = Lineage(agents.map { ($0.name, $0.record?.parent) })
         if running { agents = agents.filter { $0.phase == .running } }
         var order = lineage.treeOrder
         for name in [descendants, ancestors].compactMap({ $0 }) where !agents.contains(where: { $0.name == name }) {
