@@ -51,11 +51,7 @@ done
 scion list
 scion wait part-alpha part-beta part-gamma --timeout 120 || { echo "a child did not complete"; exit 1; }
 for part in alpha beta gamma; do
-  if scion help merge >/dev/null 2>&1; then
-    scion merge "part-$part" || exit 1
-  else
-    git merge -q --no-edit "part-$part" || exit 1   # before `scion merge` (issue 13) is there
-  fi
+  scion merge "part-$part" || exit 1
 done
 cat alpha.md beta.md gamma.md >> report.md && git add report.md && git commit -q -m "the report, from three parts"
 scion status task_completed "merged alpha, beta and gamma"

@@ -48,8 +48,9 @@ for agent in web api docs; do git log --oneline -1 "$agent"; done
 echo; echo "== scion delete web api docs: refused, their commits are in no other branch"
 status=0; scion delete web api docs --non-interactive || status=$?
 echo "(exit $status: nothing was deleted)"
-echo; echo "== merge web into main; then web deletes cleanly, api and docs need --force (their tips are printed)"
-git merge -q --no-edit web
+echo; echo "== scion diff web --stat; scion merge web into main; then web deletes cleanly, api and docs need --force (their tips are printed)"
+scion diff web --stat --no-pager
+scion merge web
 scion delete web
 scion delete api docs --force
 git branch --list
