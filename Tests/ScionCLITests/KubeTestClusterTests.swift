@@ -82,11 +82,18 @@ struct KubeTestClusterTests {
         let terminal = try TerminalSession(
             running: [TestKubeCluster.kubectlPath ?? "kubectl", "-n", ns, "exec", "-it", "shell", "--", "sh"],
             environment: ["KUBECONFIG": cluster.kubeconfig])
-        try terminal.type("tty; stty size; echo $((6*7))", "Enter")
+        #expect(Shell.eventually(timeout: 20) { terminal.screen().contains("#") }, "no shell prompt: \(terminal.screen())")
+        try terminal.type("tty; echo $((6*7))", "Enter")
         #expect(Shell.eventually(timeout: 20) { terminal.screen().contains("42") })
-        let screen = terminal.screen()
-        #expect(screen.contains("/dev/pts/"))
-        #expect(screen.contains("30 120"))
+        #expect(terminal.screen().contains("/dev/pts/"))
+        // The size kubectl sends reaches the pod's terminal; docker applies it
+        // just after the exec starts, so a loaded machine may answer 0 0 first.
+        var sized = false
+        for _ in 0..<10 where !sized {
+            try terminal.type("stty size", "Enter")
+            sized = Shell.eventually(timeout: 2) { terminal.screen().contains("30 120") }
+        }
+        #expect(sized, "screen: \(terminal.screen())")
         try terminal.type("exit 4", "Enter")
         #expect(Shell.eventually(timeout: 20) { terminal.screen().contains("[terminal: exited with status 4]") })
     }
