@@ -106,8 +106,10 @@ struct RunSpecBuilder {
             env[BrokerWire.socketVariable] = BrokerWire.containerSocket
             try broker.ensureRunning(scionPath: context.executablePath, environment: context.environment)
         }
+        var sharedGitDirectory: String?
         if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
             let gitDirectory = try WorktreeManager(repositoryPath: repository).commonDirectory()
+            sharedGitDirectory = gitDirectory
             if capabilities.isolated {
                 mounts += try ContainerGitView(
                     commonDirectory: gitDirectory, worktreeName: worktreeName(of: record),
@@ -125,11 +127,18 @@ struct RunSpecBuilder {
             // The worktree's links to the checkout's folders resolve in the container too.
             mounts += (agentSpec.linkedFolders ?? []).map { RunSpec.Mount(source: $0, target: $0) }
         }
+        let hostName = context.environment["USER"] ?? "scion"
+        let user = capabilities.isolated ? ContainerUser(options: configuration.runtime.options, hostName: hostName) : nil
+        if let user, capabilities.sharesHostPaths {
+            try user.prepare(
+                agent: record.name, home: record.home, worktree: record.worktree, gitDirectory: sharedGitDirectory,
+                adminFolder: sharedGitDirectory.map { $0 + "/worktrees/" + worktreeName(of: record) })
+        }
         return RunSpec(
             name: runtimeName(of: record), agent: record.name, grove: grove.name, image: record.image,
             command: command, env: env, secretEnv: auth.env.keys.sorted(), labels: labels(record),
             workdir: record.worktree, home: record.home, mounts: mounts, resources: configuration.profile.resources,
-            user: RunSpec.User(uid: getuid(), gid: getgid(), name: context.environment["USER"] ?? "scion"),
+            user: user?.runSpecUser ?? RunSpec.User(uid: getuid(), gid: getgid(), name: hostName),
             session: SessionLayout(configFile: home.tmuxConfigPath), runtimeConfig: configuration.runtime.options)
     }
 }
