@@ -12,8 +12,8 @@ public enum AgentUser {
     /// The runtime option naming the agent's uid (and gid).
     public static let optionKey = "run_as_user"
     /// USER and LOGNAME of an agent given a uid other than the host user's:
-    /// the name scion's test image gives uid 1000 (docs/images.md).
-    public static let defaultName = "agent"
+    /// the name scion's images and test image give uid 1000 (docs/images.md).
+    public static let defaultName = "scion"
 
     /// "1000" (gid = uid) or "1000:1000"; nil for anything else.
     public static func parse(_ text: String) -> (uid: UInt32, gid: UInt32)? {
