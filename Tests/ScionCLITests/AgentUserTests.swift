@@ -33,6 +33,9 @@ struct AgentUserTests {
         let container = world.container("coder")
         #expect(try engine.exec(container, "id", "-u").stdout == "1000\n", "scion's own exec runs as the agent user too")
         #expect(try engine.exec(container, "git", "status", "--porcelain", "--branch").stdout == "## coder\n")
+        // Its `scion` reaches the grove broker through its own socket.
+        let inside = try engine.exec(container, "scion", "list", "--format", "json")
+        #expect(inside.status == 0 && inside.stdout.contains("\"coder\""), "scion list as uid 1000: \(inside.stdout) \(inside.stderr)")
         #expect(try owners(world.worktree("coder"), ["made.txt", "."]) == [Self.uid, Self.uid])
         #expect(try owners(world.home("coder"), [".", ".scion/launch/0"]) == [Self.uid, Self.uid])
         // Nothing of the user's outside the agent's folders changed hands.

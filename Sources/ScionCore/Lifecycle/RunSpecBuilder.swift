@@ -98,10 +98,13 @@ struct RunSpecBuilder {
         env.merge(auth.env) { $1 }
         var mounts = try AgentConfiguration.mounts(configuration.volumes, relativeTo: grove.root, settings: settings.tree)
             + helper.mounts(isolated: capabilities.isolated)
+        let hostName = context.environment["USER"] ?? "scion"
+        let user = capabilities.isolated ? ContainerUser(options: configuration.runtime.options, hostName: hostName) : nil
         if capabilities.isolated && capabilities.sharesHostPaths {
             // The agent's own broker socket: its `scion` runs on the host as this agent.
             let broker = orchestrator.broker
-            let directory = try broker.prepareSocketDirectory(for: record.name)
+            let directory = try broker.prepareSocketDirectory(
+                for: record.name, user: user.flatMap { $0.differsFromHost ? ($0.uid, $0.gid) : nil })
             mounts.append(RunSpec.Mount(source: directory, target: BrokerWire.containerDirectory, readOnly: true))
             env[BrokerWire.socketVariable] = BrokerWire.containerSocket
             try broker.ensureRunning(scionPath: context.executablePath, environment: context.environment)
@@ -127,8 +130,6 @@ struct RunSpecBuilder {
             // The worktree's links to the checkout's folders resolve in the container too.
             mounts += (agentSpec.linkedFolders ?? []).map { RunSpec.Mount(source: $0, target: $0) }
         }
-        let hostName = context.environment["USER"] ?? "scion"
-        let user = capabilities.isolated ? ContainerUser(options: configuration.runtime.options, hostName: hostName) : nil
         if let user, capabilities.sharesHostPaths {
             try user.prepare(
                 agent: record.name, home: record.home, worktree: record.worktree, gitDirectory: sharedGitDirectory,
