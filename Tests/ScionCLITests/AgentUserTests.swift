@@ -21,6 +21,7 @@ struct AgentUserTests {
         try sandbox.repository.shareWithGroup(Self.uid)
         try sandbox.check("config", "set", "runtimes.\(engine).run_as_user", "\(Self.uid):\(Self.uid)")
         let before = try owners(sandbox.repository.path, ["README.md", ".git/config", ".git/HEAD", ".git/index", ".git"])
+        let statusBefore = try sandbox.repository.git("status", "--porcelain")
 
         try sandbox.check(
             "start", "coder", "--harness", "shell",
@@ -40,7 +41,7 @@ struct AgentUserTests {
         #expect(try owners(world.home("coder"), [".", ".scion/launch/0"]) == [Self.uid, Self.uid])
         // Nothing of the user's outside the agent's folders changed hands.
         #expect(try owners(sandbox.repository.path, ["README.md", ".git/config", ".git/HEAD", ".git/index", ".git"]) == before)
-        #expect(try sandbox.repository.git("status", "--porcelain") == "", "the main checkout was touched")
+        #expect(try sandbox.repository.git("status", "--porcelain") == statusBefore, "the main checkout was touched")
         #expect(try sandbox.repository.git("fsck", "--no-progress").isEmpty, "the repository is not sound after the agent's commit")
 
         // A resumed agent is the same user and commits again.
@@ -65,11 +66,10 @@ struct AgentUserTests {
         #expect(try engine.inspect(world.container("coder")) == nil, "a container was made anyway")
     }
 
-    @Test("run_as_user must be a uid or uid:gid", arguments: ["agent", "1000:", "-1", "1000:1000:1"])
+    @Test("run_as_user must be a uid or uid:gid: config set refuses anything else", arguments: ["agent", "1000:", "0x10", "1000:1000:1"])
     func badUserIsASettingsError(value: String) throws {
         let sandbox = try ScionSandbox()
-        try sandbox.check("config", "set", "runtimes.docker.run_as_user", value)
-        let result = try sandbox.scion("start", "coder", "-p", "docker", "--harness", "shell", "sleep 60")
+        let result = try sandbox.scion("config", "set", "runtimes.docker.run_as_user", value)
         #expect(result.status == 2, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("runtimes.docker.run_as_user must be a uid or uid:gid such as \"1000\" or \"1000:1000\", not \"\(value)\""),
                 "stderr: \(result.stderr)")

@@ -10,7 +10,8 @@ import Glibc
 /// `runtimes.<name>.run_as_user` another user (for example a non-root agent
 /// when scion runs as root), and then scion gives that user what scion
 /// created for the agent (its home, its worktree, the worktree's admin
-/// folder in `.git/worktrees/`) and nothing else. The repository's shared
+/// folder in `.git/worktrees/`, its branch's ref and reflog files) and
+/// nothing else. The repository's shared
 /// git folders stay the user's: the agent's uid must already be able to
 /// write them (a group-shared repository), or the start is refused, since
 /// its commits would fail. docs/runtimes/docker.md, "A non-root agent user".
@@ -41,16 +42,30 @@ struct ContainerUser {
     /// Gives the agent's own folders to the agent's user, after checking
     /// that it can commit: the repository's shared git folders must be
     /// writable by it as they are.
-    func prepare(agent: String, home: String, worktree: String, gitDirectory: String?, adminFolder: String?) throws {
+    func prepare(agent: String, branch: String?, home: String, worktree: String, gitDirectory: String?, adminFolder: String?) throws {
         guard differsFromHost else { return }
         if let gitDirectory { try checkCanCommit(agent: agent, gitDirectory: gitDirectory) }
         do {
             for folder in [home, worktree] + (adminFolder.map { [$0] } ?? []) {
                 try AgentUser.giveOwnership(of: folder, uid: uid, gid: gid)
             }
+            // The agent's branch and its reflog, which scion made with the
+            // agent: a commit appends to the reflog in place.
+            if let gitDirectory, let branch {
+                for folder in ["refs/heads/", "logs/refs/heads/"] { try giveFile(gitDirectory + "/" + folder + branch) }
+            }
         } catch let error as PluginError {
             throw ScionError(error, context: "agent \(agent) runs as uid \(uid):\(gid) (\(AgentUser.optionKey))")
         }
+    }
+
+    /// One regular file with no other name, not following a link.
+    func giveFile(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink == 1,
+            info.st_uid != uid || info.st_gid != gid
+        else { return }
+        if lchown(path, uid, gid) != 0 { throw AgentUser.failure("cannot give \(path) to uid \(uid):\(gid)", errno) }
     }
 
     /// objects/ (and its fan-out folders), refs/ and logs/ (and every folder

@@ -132,7 +132,7 @@ struct RunSpecBuilder {
         }
         if let user, capabilities.sharesHostPaths {
             try user.prepare(
-                agent: record.name, home: record.home, worktree: record.worktree, gitDirectory: sharedGitDirectory,
+                agent: record.name, branch: record.branch, home: record.home, worktree: record.worktree, gitDirectory: sharedGitDirectory,
                 adminFolder: sharedGitDirectory.map { $0 + "/worktrees/" + worktreeName(of: record) })
         }
         return RunSpec(

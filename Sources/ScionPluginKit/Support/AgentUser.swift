@@ -75,7 +75,7 @@ public enum AgentUser {
         }
     }
 
-    static func failure(_ what: String, _ error: Int32) -> PluginError {
+    public static func failure(_ what: String, _ error: Int32) -> PluginError {
         let hint = error == EPERM ? " (only root can give files to another user: set run_as_user to your own uid, or leave it unset)" : ""
         return PluginError(.permissionDenied, "\(what): \(String(cString: strerror(error)))\(hint)")
     }
