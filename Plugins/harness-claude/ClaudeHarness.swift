@@ -19,10 +19,13 @@ struct ClaudeHarness: HarnessPlugin {
     /// 2.1.332 puts a prompt interrupted before any answer streamed back
     /// into its input box, where the message would be typed after it. Each
     /// Ctrl-U deletes to the start of the line, or the line break before
-    /// it, and does nothing in an empty input; 64 empty a prompt of 32 lines
-    /// (a longer paste shows as one "[Pasted text]" line). Escape twice
-    /// would open the rewind menu on an empty input, and Ctrl-C twice exits.
-    static let clearInputKeys = Array(repeating: "C-u", count: 64)
+    /// it, and does nothing in an empty input; 32 empty a prompt of 16 lines
+    /// (a longer paste shows as one "[Pasted text]" line). More arrive as
+    /// one chunk that Claude Code 2.1.332 takes for pasted text ("Removed 64
+    /// invisible characters from your prompt"; 40 still worked). Escape
+    /// twice would open the rewind menu on an empty input, and Ctrl-C twice
+    /// exits.
+    static let clearInputKeys = Array(repeating: "C-u", count: 32)
 
     /// The hook events wired into settings.json. Newer events (StopFailure,
     /// PermissionRequest, PostToolUseFailure) are understood by
