@@ -153,7 +153,7 @@ down)
     with_lock
     left=$(release_lease)
     if running && ((left > 0)) && [[ ${2:-} != --force ]]; then
-        log "lease released; still held by $left live holder(s) (pids $(cut -d' ' -f1 "$dir/leases" | tr '\n' ' ')), so it keeps running; down --force stops it anyway"
+        log "lease released; still held by $left live holder(s) (pids $(cut -d' ' -f1 "$dir/leases" | paste -sd' ')), so it keeps running; down --force stops it anyway"
         exit 0
     fi
     stop

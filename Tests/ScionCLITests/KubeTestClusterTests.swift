@@ -331,9 +331,10 @@ final class Holder {
 
     var pid: Int32 { process.processIdentifier }
 
+    /// SIGKILL: the test runner's children may inherit a mask that blocks SIGTERM.
     func stop() {
         guard process.isRunning else { return }
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 }
