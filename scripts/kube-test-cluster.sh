@@ -94,6 +94,9 @@ stop() {
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
+    # What the server started and left behind (its docker events stream, log followers)
+    # is in its process group (setsid made it the leader).
+    kill -TERM -- "-$pid" 2>/dev/null || true
     rm -f "$dir/pid" "$dir/ready"
 }
 
