@@ -86,11 +86,10 @@ struct GroveBrokerTests {
             FileManager.default.contents(atPath: sandbox.agentDirectory("kid") + "/home/got.txt") == Data(large.utf8)
         }, "the 1 MB task on standard input did not arrive byte for byte")
         #expect(try sandbox.agent("kid")?["parent"] as? String == "one")
-        // 9 MB from a pipe: the agent's scion stops reading after 8 MB, so the writer (not this test) gets the SIGPIPE.
-        let refused = try Shell.run([
-            "sh", "-c", #"head -c 9437184 /dev/zero | tr '\0' a | "$0" exec -i "$1" scion message kid -"#,
-            engine.rawValue, world.container("one"),
-        ])
+        // 9 MB from a pipe inside the container: the agent's scion stops reading after 8 MB
+        // (the writer gets the SIGPIPE, and no engine's stdin copy loses the error line).
+        let refused = try engine.exec(
+            world.container("one"), "sh", "-c", #"head -c 9437184 /dev/zero | tr '\0' a | scion message kid -"#)
         #expect(refused.status == 2, "\(refused.stderr)")
         #expect(refused.stderr.contains("standard input is larger than 8 MB, the most the grove broker forwards"), "\(refused.stderr)")
         #expect(!(try sandbox.check("logs", "kid", "--journal")).contains("message_received"))
