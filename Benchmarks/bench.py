@@ -15,6 +15,9 @@ Measures (wall clock, median of N runs, release build):
   calls   the in-process plugin call round trip (scion-plugin-bench: raw
           bytes, typed RuntimeClient/HarnessClient calls, a cancellable call)
           and each plugin's first load inside one process
+  broker  (only with --only broker; docker) 20 container agents running
+          `scion list` at the same moment, timed inside each container, and
+          `scion start` from inside a container vs from the host
   docker / podman (with --engines): `scion start -p docker|podman` vs raw
           `docker|podman run -d` of the same image + `git worktree add`, ten
           agents in parallel vs ten raw runs in parallel, and `scion list`
@@ -318,6 +321,65 @@ def bench_kube_pods(bin_dir, root, count=50, listed=100):
         if ids:
             subprocess.run(["docker", "rm", "-f", *ids], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(state, ignore_errors=True)
+# Runs inside an agent's container: sleeps until the wall-clock time $1 (ns),
+# then times `scion` with the remaining arguments (ms), output discarded.
+IN_CONTAINER_TIMER = r"""
+t=$1; shift
+now=$(date +%s%N); d=$(( (t - now) / 1000000 ))
+[ "$d" -gt 0 ] && sleep "$(( d / 1000 )).$(printf %03d $(( d % 1000 )))"
+s=$(date +%s%N); scion "$@" > /dev/null 2>&1; status=$?; e=$(date +%s%N)
+echo "$(( (e - s) / 1000 )) $status"
+"""
+
+def bench_broker(scion, runs, engine="docker", image="scion-test:latest", count=20):
+    """The grove broker (issue 11): `count` container agents that each run
+    `scion list` at the same moment (timed inside each container, the whole
+    brokered command), one `scion list` inside a container
+    alone and on the host, and `scion start` of a container child from
+    inside a container against the same start from the host."""
+    repo = Repo(scion)
+    for key, value in (("active_profile", engine), (f"runtimes.{engine}.network", "none"),
+                       ("harness_configs.shell.image", image)):
+        repo.sc("config", "set", key, value)
+
+    def inside(handle, at_ns, *args):
+        result = run([engine, "exec", handle, "sh", "-c", IN_CONTAINER_TIMER, "timer", str(at_ns), *args])
+        micros, status = result.stdout.split()
+        if status != "0":
+            raise SystemExit(f"scion {' '.join(args)} inside {handle} exited {status}")
+        return int(micros) / 1000
+
+    try:
+        for i in range(count):
+            repo.sc("start", f"b{i}", "--harness", "shell", "sleep 600")
+        agents = json.loads(repo.sc("list", "--format", "json").stdout)
+        handles = [a["handle"] for a in agents if a.get("handle")]
+        host_list = [timed([scion, "list"], cwd=repo.path, env=repo.env) for _ in range(runs)]
+        alone = [inside(handles[0], 0, "list") for _ in range(runs)]
+        # All at once: every container sleeps until the same moment, then lists.
+        rounds = []
+        for _ in range(max(3, runs // 3)):
+            at = time.time_ns() + 3_000_000_000
+            procs = [subprocess.Popen([engine, "exec", h, "sh", "-c", IN_CONTAINER_TIMER, "timer", str(at), "list"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for h in handles]
+            outs = [p.communicate()[0].split() for p in procs]
+            if any(len(o) != 2 or o[1] != "0" for o in outs):
+                raise SystemExit(f"a concurrent list failed inside a container: {outs}")
+            rounds.append([int(o[0]) / 1000 for o in outs])
+        latencies = [ms for r in rounds for ms in r]
+        # A child of b0 from inside its container, against the same start from the host.
+        starts = min(runs, 5)
+        host_start = [timed([scion, "start", f"h{i}", "--harness", "shell", "sleep 600"], cwd=repo.path, env=repo.env)
+                      for i in range(starts)]
+        inside_start = [inside(handles[0], 0, "start", f"c{i}", "--harness", "shell", "sleep 600") for i in range(starts)]
+        return {"agents": len(handles), "host_list_ms": median(host_list), "inside_list_alone_ms": median(alone),
+                "concurrent_lists": len(handles), "concurrent_list_median_ms": median(latencies),
+                "concurrent_list_max_ms": max(latencies),
+                "concurrent_list_worst_round_median_ms": max(median(r) for r in rounds),
+                "host_start_ms": median(host_start), "inside_start_ms": median(inside_start),
+                "start_ratio": median(inside_start) / median(host_start)}
+    finally:
+        repo.close()
 
 def bench_calls(bin_dir, iterations=300000):
     bench = os.path.join(bin_dir, "scion-plugin-bench")
@@ -331,7 +393,7 @@ def main():
     parser.add_argument("--bin", default=None, help="folder with scion and the plugins (default: release build)")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--engines", action="store_true", help="also benchmark docker and podman")
-    parser.add_argument("--only", default=None, help="comma-separated: start,start1k,worktree,diff,version,plugins_ms,calls,list,kubepods (kubepods only when asked)")
+    parser.add_argument("--only", default=None, help="comma-separated: start,start1k,worktree,diff,version,plugins_ms,calls,list,kubepods,broker (kubepods and broker only when asked)")
     args = parser.parse_args()
     bin_dir = args.bin or run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root).stdout.strip()
     scion = os.path.join(bin_dir, "scion")
@@ -347,8 +409,11 @@ def main():
         "list": lambda: bench_list(scion, args.runs),
         # Issue 9: not in the default set (it runs 150 containers); ask for it with --only kubepods.
         "kubepods": lambda: bench_kube_pods(bin_dir, root),
+        # Issue 11: needs docker and the test image (scripts/test-env.sh); only with --only broker.
+        "broker": lambda: bench_broker(scion, args.runs),
     }
-    wanted = args.only.split(",") if args.only else [name for name in benches if name != "kubepods"]
+    only_when_asked = {"kubepods", "broker"}
+    wanted = args.only.split(",") if args.only else [name for name in benches if name not in only_when_asked]
     results = {name: benches[name]() for name in wanted if name in benches}
     if args.engines:
         results["docker"] = bench_engine(scion, "docker", "scion-test:latest", min(args.runs, 8))

@@ -10,6 +10,8 @@ import Darwin
 /// 4-byte big-endian length, the payload.
 ///
 ///     client → broker   'Q'  the command's arguments, each followed by a NUL byte
+///                       'i'  all of the client's standard input, right after 'Q',
+///                            when the arguments read it (`readsStandardInput`)
 ///     broker → client   'o'  bytes for standard output     (any number)
 ///                       'e'  bytes for standard error      (any number)
 ///                       'x'  the exit status, 4 bytes big-endian, last
@@ -21,6 +23,7 @@ public enum BrokerWire {
     public static let standardOutput: UInt8 = 0x6F
     public static let standardError: UInt8 = 0x65
     public static let exitStatus: UInt8 = 0x78
+    public static let standardInput: UInt8 = 0x69
     /// Where a container agent finds its socket, and the variable that names another path.
     public static let containerDirectory = "/run/scion"
     public static let socketName = "broker.sock"
@@ -28,6 +31,9 @@ public enum BrokerWire {
     public static let socketVariable = "SCION_BROKER_SOCKET"
     /// Longest request accepted (the arguments, a task among them).
     public static let maxRequest = 8 << 20
+    /// Most standard input forwarded (read in full before the request is
+    /// sent: the command gets it all, then end of file).
+    public static let maxStandardInput = 8 << 20
     public static let headerSize = 5
     /// Tries, 100 ms apart, before the broker counts as unreachable.
     static let connectAttempts = 30
@@ -45,6 +51,26 @@ public enum BrokerWire {
         return length
     }
 
+    /// Whether the command reads its standard input: a `-` argument (the
+    /// task or message from stdin, `--task-file -`) or `--task-file=-`. The
+    /// client sends it and the broker expects it by this same rule.
+    public static func readsStandardInput(_ arguments: [String]) -> Bool {
+        arguments.contains { $0 == "-" || $0 == "--task-file=-" }
+    }
+
+    /// Standard input to its end; nil when it is longer than `limit`.
+    static func readStandardInput(limit: Int) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return bytes }
+            bytes += chunk[0..<count]
+            if bytes.count > limit { return nil }
+        }
+    }
+
     public static func encodeArguments(_ arguments: [String]) -> [UInt8] {
         arguments.flatMap { Array($0.utf8) + [0] }
     }
@@ -60,11 +86,19 @@ public enum BrokerWire {
 
     public enum ClientError: Error {
         case unreachable(String)
+        /// Standard input over `maxStandardInput`: nothing was sent.
+        case inputTooLarge
     }
 
     /// Runs `arguments` through the broker at `socketPath`: its output goes
     /// to this process's stdout and stderr; returns its exit status.
     public static func run(socketPath: String, arguments: [String]) throws(ClientError) -> Int32 {
+        // Read before connecting: a slow writer holds no broker connection.
+        var input: [UInt8]?
+        if readsStandardInput(arguments) {
+            guard let bytes = readStandardInput(limit: maxStandardInput) else { throw .inputTooLarge }
+            input = bytes
+        }
         #if canImport(Glibc)
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -97,7 +131,7 @@ public enum BrokerWire {
                 : errno == ECONNREFUSED ? "the grove broker is not running" : "cannot connect to \(socketPath) (errno \(errno))"
             throw .unreachable(reason)
         }
-        guard writeAll(descriptor, frame(request, encodeArguments(arguments))) else {
+        guard writeAll(descriptor, frame(request, encodeArguments(arguments)) + (input.map { frame(standardInput, $0) } ?? [])) else {
             throw .unreachable("the grove broker closed the connection")
         }
         var pending: [UInt8] = []
@@ -123,7 +157,7 @@ public enum BrokerWire {
         }
     }
 
-    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Bool {
+    public static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }

@@ -96,6 +96,10 @@ case let command?:
         let socket = environment(BrokerWire.socketVariable).flatMap { $0.isEmpty ? nil : $0 } ?? BrokerWire.containerSocket
         do {
             exit(try BrokerWire.run(socketPath: socket, arguments: arguments))
+        } catch .inputTooLarge {
+            fail(
+                "standard input is larger than \(BrokerWire.maxStandardInput >> 20) MB, the most the grove broker forwards: "
+                    + "write the text to a file in your worktree and give it with --task-file FILE", status: 2)
         } catch .unreachable(let reason) {
             fail(
                 "`scion \(command)` runs on the host through the grove broker, and \(reason); any scion command "

@@ -18,28 +18,25 @@ struct BrokerConnection: Sendable {
     let broker: GroveBroker
     let scionPath: String
     let logger: Logger
+    let shared: SharedRuns
 
     func handle(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var iterator = inbound.makeAsyncIterator()
                 var request = ByteBuffer()
-                var arguments: [String]?
-                while arguments == nil {
-                    guard var chunk = try await iterator.next() else { return }
-                    request.writeBuffer(&chunk)
-                    let bytes = request.readableBytesView
-                    guard let length = BrokerWire.payloadLength(bytes) else { continue }
-                    guard bytes.first == BrokerWire.request, length <= BrokerWire.maxRequest else {
-                        try await outbound.write(Self.frame(BrokerWire.standardError, Array("scion-broker: not a request\n".utf8)))
-                        try await outbound.write(Self.frame(BrokerWire.exitStatus, BrokerWire.exitPayload(2)))
-                        return
-                    }
-                    if bytes.count >= BrokerWire.headerSize + length {
-                        arguments = BrokerWire.decodeArguments(bytes.dropFirst(BrokerWire.headerSize).prefix(length))
-                    }
+                guard let payload = try await Self.frame(
+                    BrokerWire.request, limit: BrokerWire.maxRequest, from: &request, iterator: &iterator, outbound: outbound)
+                else { return }
+                let arguments = BrokerWire.decodeArguments(payload)
+                var input: [UInt8]?
+                if BrokerWire.readsStandardInput(arguments) {
+                    input = try await Self.frame(
+                        BrokerWire.standardInput, limit: BrokerWire.maxStandardInput, from: &request, iterator: &iterator,
+                        outbound: outbound)
+                    if input == nil { return }
                 }
-                try await run(arguments ?? [], iterator: &iterator, outbound: outbound)
+                try await run(arguments, input: input, iterator: &iterator, outbound: outbound)
             }
         } catch {
             logger.debug("agent \(agent.name): connection ended: \(error)")
@@ -48,6 +45,33 @@ struct BrokerConnection: Sendable {
 
     private static func frame(_ type: UInt8, _ payload: [UInt8]) -> ByteBuffer {
         ByteBuffer(bytes: BrokerWire.frame(type, payload))
+    }
+
+    /// The payload of the next frame, which must be of `type` and at most
+    /// `limit` bytes; nil (the client told, exit 2) for anything else or
+    /// when the client went away first. `buffer` keeps what follows it.
+    private static func frame(
+        _ type: UInt8, limit: Int, from buffer: inout ByteBuffer,
+        iterator: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    ) async throws -> [UInt8]? {
+        while true {
+            let bytes = buffer.readableBytesView
+            if let length = BrokerWire.payloadLength(bytes) {
+                guard bytes.first == type, length <= limit else {
+                    let what = type == BrokerWire.request ? "a request" : "the standard input the request reads"
+                    try await outbound.write(frame(BrokerWire.standardError, Array("scion-broker: expected \(what)\n".utf8)))
+                    try await outbound.write(frame(BrokerWire.exitStatus, BrokerWire.exitPayload(2)))
+                    return nil
+                }
+                if bytes.count >= BrokerWire.headerSize + length {
+                    buffer.moveReaderIndex(forwardBy: BrokerWire.headerSize)
+                    return buffer.readBytes(length: length)
+                }
+            }
+            guard var chunk = try await iterator.next() else { return nil }
+            buffer.writeBuffer(&chunk)
+        }
     }
 
     /// The environment of the command: the broker's (the user's, without
@@ -61,45 +85,76 @@ struct BrokerConnection: Sendable {
     }
 
     private func run(
-        _ arguments: [String], iterator: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator,
+        _ arguments: [String], input: [UInt8]?, iterator: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator,
         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     ) async throws {
         logger.debug("agent \(agent.name): scion \(arguments.first ?? "")")
-        let directory = FileManager.default.fileExists(atPath: agent.worktree) ? agent.worktree : broker.grove.root
-        let process: (pid: pid_t, stdout: Int32, stderr: Int32)
-        do {
-            process = try Subprocess.startPiped([scionPath] + arguments, environment: environment, workingDirectory: directory)
-        } catch {
-            try await outbound.write(Self.frame(BrokerWire.standardError, Array("scion-broker: \(error)\n".utf8)))
-            try await outbound.write(Self.frame(BrokerWire.exitStatus, BrokerWire.exitPayload(1)))
+        if input == nil, let key = SharedRuns.key(arguments) {
+            // Read-only and the same for every agent of the grove: one run answers all who ask meanwhile.
+            let frames = await shared.run(key) {
+                let sink = Frames()
+                try? await self.execute(arguments, input: nil, send: { sink.append($0) }, started: { _ in })
+                return sink.all
+            }
+            for frame in frames { try await outbound.write(frame) }
+            outbound.finish()
+            while try await iterator.next() != nil {}
             return
         }
-        let finished = Finished()
+        let running = Running()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                // Both streams to the end, then the exit status, last.
-                try await withThrowingTaskGroup(of: Void.self) { streams in
-                    streams.addTask { try await Self.pump(process.stdout, BrokerWire.standardOutput, outbound) }
-                    streams.addTask { try await Self.pump(process.stderr, BrokerWire.standardError, outbound) }
-                    try await streams.waitForAll()
-                }
-                let status = try await Blocking.run { Self.waitForExit(process.pid) }
-                finished.set()
-                try await outbound.write(Self.frame(BrokerWire.exitStatus, BrokerWire.exitPayload(status)))
+                try await self.execute(arguments, input: input, send: { try await outbound.write($0) }, started: running.started)
+                running.finish()
                 outbound.finish()
             }
             // The client closes its end when it has the status, or when it goes away.
             while try await iterator.next() != nil {}
-            if !finished.value {
+            if let pid = running.pid {
                 logger.debug("agent \(agent.name): client went away; stopping scion \(arguments.first ?? "")")
-                kill(-process.pid, SIGTERM)
+                kill(-pid, SIGTERM)
             }
             try await group.waitForAll()
         }
     }
 
+    /// Runs the host's scion as the agent, in its worktree: each frame
+    /// (output as it comes, the exit status last) goes to `send`.
+    private func execute(
+        _ arguments: [String], input: [UInt8]?, send: @escaping @Sendable (ByteBuffer) async throws -> Void,
+        started: @Sendable (pid_t) -> Void
+    ) async throws {
+        let directory = FileManager.default.fileExists(atPath: agent.worktree) ? agent.worktree : broker.grove.root
+        let process: (pid: pid_t, stdout: Int32, stderr: Int32)
+        var stdinPipe: (read: Int32, write: Int32)?
+        do {
+            if input != nil { stdinPipe = try Subprocess.makePipe() }
+            defer { stdinPipe.map { close($0.read) } }
+            process = try Subprocess.startPiped(
+                [scionPath] + arguments, environment: environment, workingDirectory: directory, standardInput: stdinPipe?.read)
+        } catch {
+            stdinPipe.map { close($0.write) }
+            try await send(Self.frame(BrokerWire.standardError, Array("scion-broker: \(error)\n".utf8)))
+            try await send(Self.frame(BrokerWire.exitStatus, BrokerWire.exitPayload(1)))
+            return
+        }
+        started(process.pid)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let input, let descriptor = stdinPipe?.write {
+                // All of it, then end of file; a command that stops reading early ends the write (EPIPE).
+                group.addTask { try await Blocking.run { _ = BrokerWire.writeAll(descriptor, input); close(descriptor) } }
+            }
+            // Both streams to the end, then the exit status, last.
+            group.addTask { try await Self.pump(process.stdout, BrokerWire.standardOutput, send) }
+            group.addTask { try await Self.pump(process.stderr, BrokerWire.standardError, send) }
+            try await group.waitForAll()
+        }
+        let status = try await Blocking.run { Self.waitForExit(process.pid) }
+        try await send(Self.frame(BrokerWire.exitStatus, BrokerWire.exitPayload(status)))
+    }
+
     /// Sends what `descriptor` yields, chunk by chunk, each read on a thread.
-    private static func pump(_ descriptor: Int32, _ type: UInt8, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+    private static func pump(_ descriptor: Int32, _ type: UInt8, _ send: @Sendable (ByteBuffer) async throws -> Void) async throws {
         defer { close(descriptor) }
         while true {
             let chunk = try await Blocking.run { () -> [UInt8] in
@@ -111,7 +166,7 @@ struct BrokerConnection: Sendable {
                 }
             }
             if chunk.isEmpty { return }
-            try? await outbound.write(frame(type, chunk))
+            try? await send(frame(type, chunk))
         }
     }
 
@@ -122,10 +177,57 @@ struct BrokerConnection: Sendable {
         return 128 + (status & 0x7F)
     }
 
-    final class Finished: @unchecked Sendable {
+    /// The command's process while it runs (nil before and after).
+    final class Running: @unchecked Sendable {
         private let lock = NSLock()
+        private var process: pid_t?
         private var done = false
-        func set() { lock.withLock { done = true } }
-        var value: Bool { lock.withLock { done } }
+        func started(_ pid: pid_t) { lock.withLock { process = pid } }
+        func finish() { lock.withLock { done = true } }
+        var pid: pid_t? { lock.withLock { done ? nil : process } }
+    }
+
+    /// The frames of a shared run, kept to hand to everyone who asked.
+    final class Frames: @unchecked Sendable {
+        private let lock = NSLock()
+        private var frames: [ByteBuffer] = []
+        func append(_ frame: ByteBuffer) { lock.withLock { frames.append(frame) } }
+        var all: [ByteBuffer] { lock.withLock { frames } }
+    }
+}
+
+/// Requests that read the grove and answer every agent alike (`list`,
+/// with the same arguments): one that arrives while such a run is under
+/// way gets that run's answer instead of a run of its own, so twenty
+/// agents listing at once cost the host one or two `scion list`, not
+/// twenty. The answer is then at most one run older than the request.
+final class SharedRuns: @unchecked Sendable {
+    private let lock = NSLock()
+    private var waiting: [String: [CheckedContinuation<[ByteBuffer]?, Never>]] = [:]
+
+    static let commands: Set<String> = ["list", "ls"]
+
+    /// The key of a request that may share a run; nil for any other.
+    static func key(_ arguments: [String]) -> String? {
+        guard let command = arguments.first, commands.contains(command) else { return nil }
+        return arguments.joined(separator: "\u{0}")
+    }
+
+    func run(_ key: String, _ work: @Sendable () async -> [ByteBuffer]) async -> [ByteBuffer] {
+        let joined = await withCheckedContinuation { (continuation: CheckedContinuation<[ByteBuffer]?, Never>) in
+            lock.withLock {
+                if waiting[key] != nil {
+                    waiting[key]!.append(continuation)
+                } else {
+                    waiting[key] = []
+                    continuation.resume(returning: nil)
+                }
+            }
+        }
+        if let joined { return joined }
+        let frames = await work()
+        let followers = lock.withLock { waiting.removeValue(forKey: key) ?? [] }
+        for follower in followers { follower.resume(returning: frames) }
+        return frames
     }
 }

@@ -20,6 +20,9 @@ struct BrokerMain {
             return handler
         }
         let logger = Logger(label: "scion.broker")
+        // A command that exits before reading all the standard input it was
+        // given must cost its request an EPIPE, not the broker its life.
+        signal(SIGPIPE, SIG_IGN)
         let arguments = Array(CommandLine.arguments.dropFirst())
         func value(_ flag: String) -> String? {
             arguments.firstIndex(of: flag).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }

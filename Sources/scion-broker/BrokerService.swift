@@ -19,6 +19,7 @@ final class BrokerService: Service, Sendable {
     let interval: Duration = .milliseconds(500)
     let idleLimit = 10
     private let listeners = Listeners()
+    private let shared = SharedRuns()
 
     init(broker: GroveBroker, scionPath: String, logger: Logger) {
         self.broker = broker
@@ -27,6 +28,9 @@ final class BrokerService: Service, Sendable {
     }
 
     func run() async throws {
+        // What a killed broker or a delete it missed left behind.
+        let swept = try await Blocking.run { [broker] in broker.sweepSocketDirectories() }
+        if !swept.isEmpty { logger.info("removed the socket folders of agents that are gone: \(swept.sorted().joined(separator: ", "))") }
         try await withThrowingDiscardingTaskGroup { group in
             var idleScans = 0
             var scans = 0
@@ -110,7 +114,8 @@ final class BrokerService: Service, Sendable {
                         connections.addTask {
                             self.listeners.connectionStarted()
                             defer { self.listeners.connectionEnded() }
-                            await BrokerConnection(agent: agent, broker: self.broker, scionPath: self.scionPath, logger: self.logger)
+                            await BrokerConnection(
+                                agent: agent, broker: self.broker, scionPath: self.scionPath, logger: self.logger, shared: self.shared)
                                 .handle(connection)
                         }
                     }

@@ -197,4 +197,106 @@ struct AgentCoordinationTests {
         #expect(help.contains("scion wait <child>") && help.contains("scion merge <child>"))
         #expect(help.contains("exits 15"))
     }
+
+    @Test(
+        "an agent's scion forwards its standard input: `scion start child -`, `--task-file -`, `--task-file=-` and `scion message child -` work from inside the agent, the 1 MB task byte for byte",
+        arguments: Place.allCases)
+    func standardInputFromAnAgent(place: Place) throws {
+        guard let sandbox = try Self.sandbox(place) else { return }
+        // The 1 MB task is in the repository, so it is in the parent's worktree.
+        let large = MessageScenarios.payload(bytes: 1024 * 1024)
+        try Data(MessageScenarios.script(large, file: "got.txt").utf8).write(to: URL(fileURLWithPath: sandbox.path + "/big.sh"))
+        try Data("printf eq > \"$HOME/got.txt\"; sleep 60\n".utf8).write(to: URL(fileURLWithPath: sandbox.path + "/small.sh"))
+        try Data("hello from a file".utf8).write(to: URL(fileURLWithPath: sandbox.path + "/note.txt"))
+        _ = try sandbox.repository.git("add", "big.sh", "small.sh", "note.txt")
+        _ = try sandbox.repository.git("commit", "-q", "-m", "tasks")
+        let task = """
+            printf 'printf dash > "$HOME/got.txt"; sleep 60\\n' | scion start kid1 --harness shell -; echo "dash=$?" >> "$HOME/out.txt"
+            scion start kid2 --harness shell --task-file - < big.sh; echo "file-dash=$?" >> "$HOME/out.txt"
+            scion start kid3 --harness shell --task-file=- < small.sh; echo "file-eq=$?" >> "$HOME/out.txt"
+            printf 'hello from stdin' | scion message kid1 -; echo "message-dash=$?" >> "$HOME/out.txt"
+            scion message kid3 --task-file - < note.txt; echo "message-file=$?" >> "$HOME/out.txt"
+            : | scion start kid4 --harness shell - 2>> "$HOME/err.txt"; echo "empty=$?" >> "$HOME/out.txt"
+            scion list > /dev/null < /dev/null; echo "list=$?" >> "$HOME/out.txt"
+            sleep 90
+            """
+        try sandbox.check("start", "parent", "--harness", "shell", task)
+        #expect(Self.line(sandbox, "parent", "out.txt", "list=", timeout: 120) == "list=0", "\(Self.window(sandbox, "parent"))")
+        #expect(Self.line(sandbox, "parent", "out.txt", "dash=") == "dash=0")
+        #expect(Self.line(sandbox, "parent", "out.txt", "file-dash=") == "file-dash=0")
+        #expect(Self.line(sandbox, "parent", "out.txt", "file-eq=") == "file-eq=0")
+        #expect(Self.line(sandbox, "parent", "out.txt", "message-dash=") == "message-dash=0")
+        #expect(Self.line(sandbox, "parent", "out.txt", "message-file=") == "message-file=0")
+        #expect(Self.line(sandbox, "parent", "out.txt", "empty=") == "empty=2")
+        let errors = (try? String(contentsOfFile: sandbox.agentDirectory("parent") + "/home/err.txt", encoding: .utf8)) ?? ""
+        #expect(errors.contains("standard input is empty: give the agent a task"), "\(errors)")
+        func got(_ agent: String, _ expected: String) -> Bool {
+            Shell.eventually(timeout: 30) {
+                FileManager.default.contents(atPath: sandbox.agentDirectory(agent) + "/home/got.txt") == Data(expected.utf8)
+            }
+        }
+        #expect(got("kid1", "dash"), "the task piped to `scion start kid1 -` did not arrive")
+        #expect(got("kid2", large), "the 1 MB task on standard input did not arrive byte for byte")
+        #expect(got("kid3", "eq"), "the task given with --task-file=- did not arrive")
+        #expect(try sandbox.check("logs", "kid1", "--journal").contains("message_received from parent  hello from stdin"))
+        #expect(try sandbox.check("logs", "kid3", "--journal").contains("message_received from parent  hello from a file"))
+        #expect(try sandbox.agent("kid2")?["parent"] as? String == "parent")
+        _ = try sandbox.scion("delete", "--force", "--cascade", "parent")
+    }
+
+    @Test(
+        "an agent merges only its own descendants, into its own branch: its sibling, its parent, another grove and the user's checkout are refused with exit 15 and counted in its journal; diff works on any agent of its grove",
+        arguments: Place.allCases)
+    func mergeAuthority(place: Place) throws {
+        guard let sandbox = try Self.sandbox(place) else { return }
+        let other = try ScionSandbox()
+        try sandbox.check("start", "sibling", "--harness", "shell", "echo s > s.txt && git add s.txt && git commit -q -m sibling-commit; sleep 120")
+        let kidTask = "scion merge parent; echo \\\"merge-parent=\\$?\\\" >> \\\"\\$HOME/out.txt\\\"; echo k > k.txt && git add k.txt && git commit -q -m kid-commit"
+        var task = """
+            scion start kid --harness shell "\(kidTask)"; echo "start=$?" >> "$HOME/out.txt"
+            scion wait kid --timeout 60; echo "wait=$?" >> "$HOME/out.txt"
+            scion merge sibling; echo "merge-sibling=$?" >> "$HOME/out.txt"
+            scion -g \(other.path) merge kid; echo "merge-other-grove=$?" >> "$HOME/out.txt"
+            scion diff sibling --stat > "$HOME/diff.txt"; echo "diff-sibling=$?" >> "$HOME/out.txt"
+            scion merge --abort sibling; echo "abort-sibling=$?" >> "$HOME/out.txt"
+
+            """
+        if place == .local {
+            // A local agent can reach the user's checkout: it may still not merge into it.
+            task += """
+                (cd \(sandbox.path) && scion merge kid); echo "merge-into-user=$?" >> "$HOME/out.txt"
+
+                """
+        }
+        task += """
+            scion merge kid; echo "merge-child=$?" >> "$HOME/out.txt"
+            sleep 60
+            """
+        try sandbox.check("start", "parent", "--harness", "shell", task)
+        #expect(Self.line(sandbox, "parent", "out.txt", "merge-child=", timeout: 120) == "merge-child=0", "\(Self.window(sandbox, "parent"))")
+        #expect(Self.line(sandbox, "parent", "out.txt", "wait=") == "wait=0", "\(Self.window(sandbox, "kid"))")
+        #expect(Self.line(sandbox, "kid", "out.txt", "merge-parent=") == "merge-parent=15")
+        #expect(Self.line(sandbox, "parent", "out.txt", "merge-sibling=") == "merge-sibling=15")
+        #expect(Self.line(sandbox, "parent", "out.txt", "merge-other-grove=") == "merge-other-grove=15")
+        #expect(Self.line(sandbox, "parent", "out.txt", "abort-sibling=") == "abort-sibling=15")
+        #expect(Self.line(sandbox, "parent", "out.txt", "diff-sibling=") == "diff-sibling=0")
+        let diff = (try? String(contentsOfFile: sandbox.agentDirectory("parent") + "/home/diff.txt", encoding: .utf8)) ?? ""
+        #expect(diff.contains("s.txt"), "the sibling's diff: \(diff)")
+        if place == .local {
+            #expect(Self.line(sandbox, "parent", "out.txt", "merge-into-user=") == "merge-into-user=15")
+        }
+        // The child's commit is on the parent's branch, nothing of the sibling's is, and the user's branch is untouched.
+        let log = try sandbox.repository.git("log", "--format=%s", "parent")
+        #expect(log.contains("kid-commit") && !log.contains("sibling-commit"), "\(log)")
+        #expect(!(try sandbox.repository.git("log", "--format=%s", "HEAD")).contains("kid-commit"))
+        let journal = try sandbox.check("logs", "parent", "--journal")
+        #expect(journal.contains("agent parent may merge only its own descendants, not sibling (its descendants: kid)"), "\(journal)")
+        #expect(journal.contains("agent parent may act only in its own grove"), "\(journal)")
+        if place == .local {
+            #expect(journal.contains("agent parent may merge only into its own branch"), "\(journal)")
+        }
+        #expect(try sandbox.check("logs", "kid", "--journal").contains("agent kid may merge only its own descendants, not its ancestor parent"))
+        _ = try sandbox.scion("delete", "--force", "--cascade", "parent")
+        _ = try sandbox.scion("delete", "--force", "sibling")
+    }
 }

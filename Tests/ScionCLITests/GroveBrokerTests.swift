@@ -71,4 +71,77 @@ struct GroveBrokerTests {
         #expect(Shell.eventually(timeout: 10) { !broker.isRunning })
         _ = try sandbox.scion("delete", "--force", "--cascade", "one")
     }
+
+    @Test("`docker exec -i <agent> scion start kid --task-file -` forwards a 1 MB task byte for byte; standard input over the broker's 8 MB limit is refused with exit 2 before anything is sent",
+          arguments: TestEngine.allCases)
+    func standardInputThroughTheBroker(engine: TestEngine) throws {
+        let (world, sandbox, _) = try Self.world(engine)
+        try sandbox.check("start", "one", "--harness", "shell", "sleep 120")
+        let large = MessageScenarios.payload(bytes: 1024 * 1024)
+        let piped = try Shell.run(
+            [engine.rawValue, "exec", "-i", world.container("one"), "scion", "start", "kid", "--harness", "shell", "--task-file", "-"],
+            input: MessageScenarios.script(large, file: "got.txt"))
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(Shell.eventually(timeout: 30) {
+            FileManager.default.contents(atPath: sandbox.agentDirectory("kid") + "/home/got.txt") == Data(large.utf8)
+        }, "the 1 MB task on standard input did not arrive byte for byte")
+        #expect(try sandbox.agent("kid")?["parent"] as? String == "one")
+        // 9 MB from a pipe inside the container: the agent's scion stops reading after 8 MB
+        // (the writer gets the SIGPIPE, and no engine's stdin copy loses the error line).
+        let refused = try engine.exec(
+            world.container("one"), "sh", "-c", #"head -c 9437184 /dev/zero | tr '\0' a | scion message kid -"#)
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("standard input is larger than 8 MB, the most the grove broker forwards"), "\(refused.stderr)")
+        #expect(!(try sandbox.check("logs", "kid", "--journal")).contains("message_received"))
+        _ = try sandbox.scion("delete", "--force", "--cascade", "one")
+    }
+
+    @Test("the broker's start and every delete sweep the socket folders of agents that are gone, never following a link planted in them, and keep every folder they cannot tell is theirs",
+          arguments: TestEngine.allCases)
+    func socketFolderSweep(engine: TestEngine) throws {
+        let (_, sandbox, broker) = try Self.world(engine)
+        try sandbox.check("start", "one", "--harness", "shell", "sleep 120")
+        let pid = try #require(Self.brokerPID(sandbox))
+        kill(pid, SIGKILL)
+        #expect(Shell.eventually(timeout: 10) { !broker.isRunning })
+        // Left behind while the broker was dead: the folder of an agent that is
+        // gone, holding a link to a file of the user's and a folder of its own.
+        let canary = sandbox.home.file("canary.txt")
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: canary))
+        let ghost = try broker.prepareSocketDirectory(for: "ghost")
+        #expect(symlink(canary, ghost + "/broker.sock") == 0)
+        #expect(symlink(sandbox.home.path, ghost + "/home-link") == 0)
+        try FileManager.default.createDirectory(atPath: ghost + "/inner/deeper", withIntermediateDirectories: true)
+        // Kept: a running agent's folder, another grove's live agent, a folder with no owner note.
+        let other = try ScionSandbox()
+        let otherBroker = GroveBroker(grove: Grove(directory: other.path + "/.scion", isGlobal: false))
+        try FileManager.default.createDirectory(atPath: other.agentDirectory("alive"), withIntermediateDirectories: true)
+        let alive = try otherBroker.prepareSocketDirectory(for: "alive")
+        let unowned = try broker.prepareSocketDirectory(for: "unowned")
+        unlink(unowned + ".owner")
+        defer {
+            otherBroker.removeSocketDirectory(for: "alive")
+            rmdir(unowned)
+        }
+
+        try sandbox.check("list")  // starts the broker again, which sweeps
+        #expect(Shell.eventually(timeout: 10) { !FileManager.default.fileExists(atPath: ghost) }, "the broker's start left the gone agent's folder")
+        #expect(!FileManager.default.fileExists(atPath: ghost + ".owner"))
+        #expect(FileManager.default.contents(atPath: canary) == Data("keep me".utf8), "the sweep followed a link")
+        #expect(FileManager.default.fileExists(atPath: sandbox.home.path))
+        #expect(FileManager.default.fileExists(atPath: broker.socketDirectory(for: "one")))
+        #expect(FileManager.default.fileExists(atPath: alive))
+        #expect(FileManager.default.fileExists(atPath: unowned))
+        let log = (try? String(contentsOfFile: broker.logPath, encoding: .utf8)) ?? ""
+        #expect(log.contains("removed the socket folders of agents that are gone: ghost"), "\(log)")
+
+        // A delete sweeps too, the broker alive or not.
+        let second = try broker.prepareSocketDirectory(for: "ghost2")
+        #expect(symlink(canary, second + "/broker.sock") == 0)
+        try sandbox.check("delete", "--force", "one")
+        #expect(!FileManager.default.fileExists(atPath: second), "the delete left the gone agent's folder")
+        #expect(!FileManager.default.fileExists(atPath: broker.socketDirectory(for: "one")))
+        #expect(FileManager.default.contents(atPath: canary) == Data("keep me".utf8))
+        #expect(FileManager.default.fileExists(atPath: alive) && FileManager.default.fileExists(atPath: unowned))
+    }
 }

@@ -27,8 +27,10 @@ enum TaskText {
         return text
     }
 
-    /// The task from the arguments or `--task-file`, never both.
+    /// The task from the arguments or `--task-file`, never both; a task
+    /// that is only `-` is standard input, as `--task-file -` is.
     static func task(words: [String], file: String?) throws -> String? {
+        if file == nil && words == ["-"] { return try read("-") }
         guard let file else { return words.isEmpty ? nil : words.joined(separator: " ") }
         guard words.isEmpty else {
             throw ScionError(.invalidArgument, "give the task either as arguments or with --task-file, not both")

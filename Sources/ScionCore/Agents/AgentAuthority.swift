@@ -70,9 +70,15 @@ public struct AgentAuthority: Sendable {
         let mine = own.map { (($0 as NSString).lastPathComponent == ".scion" ? $0 : $0 + "/.scion") }
             .map { ($0 as NSString).standardizingPath }
         guard let mine, mine == grove.directory else {
-            throw ScionError(
+            let error = ScionError(
                 .notPermitted,
                 "agent \(actor) may act only in its own grove\(own.map { " (\($0))" } ?? ""), not in \(grove.directory)")
+            // Counted in its own journal, in its own grove (an existing agent folder only).
+            if let folder = mine.map({ AgentStore(grove: Grove(directory: $0, isGlobal: false)).directory(actor) }),
+               FileManager.default.fileExists(atPath: folder) {
+                AgentJournal(directory: folder).refused(error.message)
+            }
+            throw error
         }
     }
 
@@ -86,6 +92,20 @@ public struct AgentAuthority: Sendable {
         let error = ScionError(
             .notPermitted,
             "agent \(actor) may \(operation) only its own descendants, not \(whose)\(lineage.descendants(of: actor).isEmpty ? "" : " (its descendants: \(lineage.descendants(of: actor).joined(separator: ", ")))")")
+        journal?.refused(error.message)
+        throw error
+    }
+
+    /// Refuses a merge into any checkout but the acting agent's own
+    /// worktree: an agent brings its descendants' work into its own branch,
+    /// never into the user's checkout or another agent's.
+    public func requireOwnWorktree(_ checkout: String, worktree: String, to operation: String, journal: AgentJournal? = nil) throws {
+        guard let actor else { return }
+        let resolve = { (path: String) in URL(fileURLWithPath: path).resolvingSymlinksInPath().path }
+        guard resolve(checkout) != resolve(worktree) else { return }
+        let error = ScionError(
+            .notPermitted,
+            "agent \(actor) may \(operation) only into its own branch, in its worktree \(worktree), not into the checkout at \(checkout)")
         journal?.refused(error.message)
         throw error
     }

@@ -66,10 +66,21 @@ struct MergeState: Codable {
 extension Orchestrator {
     func mergeStatePath(_ name: String) -> String { store.directory(name) + "/merge.json" }
 
+    /// An agent merges (and aborts merges of) only its own descendants, and
+    /// only into its own branch, in its own worktree; refusals exit 15 and
+    /// go into its journal. The user may merge anything anywhere.
+    func requireMergeAuthority(_ name: String, into checkout: String) throws {
+        guard let actor = authority.actor else { return }
+        guard store.exists(name) else { throw ScionError(.notFound, "no agent named \(name) in grove \(grove.root)") }
+        try authority.requireDescendant(name, lineage: lineage, to: "merge", journal: journal(actor))
+        try authority.requireOwnWorktree(checkout, worktree: store.worktreePath(actor), to: "merge", journal: journal(actor))
+    }
+
     /// Merges the agent's branch into the current checkout's branch. A
     /// conflict is an outcome (result `conflict`), not an error.
     public func merge(_ request: MergeRequest) throws -> MergeOutcome {
         let name = request.name
+        try requireMergeAuthority(name, into: try currentCheckout().root)
         let lock = try store.lock(name)
         defer { withExtendedLifetime(lock) {} }
         let subject = try reviewSubject(name)
@@ -161,8 +172,10 @@ extension Orchestrator {
         let record = try store.load(name)
         guard let data = FileManager.default.contents(atPath: mergeStatePath(name)),
               let state = try? AgentStore.decoder.decode(MergeState.self, from: data) else {
+            try requireMergeAuthority(name, into: try currentCheckout().root)
             throw ScionError(.failedPrecondition, "there is no merge of agent \(name) to abort")
         }
+        try requireMergeAuthority(name, into: state.checkout)
         guard let checkout = Checkout(containing: state.checkout) else {
             throw ScionError(.notFound, "the checkout \(state.checkout) that agent \(name) was merged into is gone")
         }

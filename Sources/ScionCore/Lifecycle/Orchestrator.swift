@@ -406,6 +406,7 @@ public final class Orchestrator: Sendable {
         let outcome = try policy.removeWorkspace(accepted: accepted, confirm: confirm)
         try store.remove(name)
         broker.removeSocketDirectory(for: name)
+        broker.sweepSocketDirectories()
         store.sweepTombstones()
         return outcome
     }

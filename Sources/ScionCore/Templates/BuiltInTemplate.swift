@@ -37,6 +37,7 @@ enum BuiltInTemplate {
         on a branch made from yours, so it sees your commits (commit before you start it).
 
             scion start <child> "<task>"            # a child, branched from {{branch}}
+            scion start <child> --task-file task.md  # a long task from a file ('-': stdin)
             scion list                               # the grove's agents as a tree
             scion message <child> "<text>"           # type into an agent (--broadcast: all)
             scion look <child>                       # its screen
@@ -48,8 +49,9 @@ enum BuiltInTemplate {
         11 blocked, 12 failed, 13 stopped, 14 timed out. You are also told in your
         own window when a child completes or needs input: a line starting `[scion]`.
 
-        You may start children, message and look at the agents of your grove, and
-        wait on, stop and delete your own descendants; not your parent, siblings,
+        You may start children, message, look at and diff the agents of your grove,
+        wait on, stop and delete your own descendants, and merge their work into
+        your own branch (from your worktree); not your parent, siblings,
         other groves or the host's settings. Limits (`scion config get agents`)
         cap how many children you may have, how deep the tree may grow and which
         harness configs and profiles children may use; a refusal exits 15 and says which.

@@ -71,16 +71,21 @@ public enum Subprocess {
         }
     }
 
-    /// Starts `argv` with stdin from /dev/null and stdout and stderr on
+    /// Starts `argv` with stdin from /dev/null (or from `standardInput`, a
+    /// descriptor the caller keeps and closes) and stdout and stderr on
     /// pipes the caller reads (and closes); the caller waits for the pid.
     public static func startPiped(
-        _ argv: [String], environment: [String: String]?, workingDirectory: String?
+        _ argv: [String], environment: [String: String]?, workingDirectory: String?, standardInput: Int32? = nil
     ) throws -> (pid: pid_t, stdout: Int32, stderr: Int32) {
         let stdoutPipe = try makePipe(), stderrPipe = try makePipe()
         let pid: pid_t
         do {
             pid = try spawn(argv, environment: environment, workingDirectory: workingDirectory) { fileActions in
-                posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
+                if let standardInput {
+                    posix_spawn_file_actions_adddup2(&fileActions, standardInput, 0)
+                } else {
+                    posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
+                }
                 posix_spawn_file_actions_adddup2(&fileActions, stdoutPipe.write, 1)
                 posix_spawn_file_actions_adddup2(&fileActions, stderrPipe.write, 2)
             }
@@ -156,7 +161,7 @@ public enum Subprocess {
         return output.stdoutText
     }
 
-    private static func makePipe() throws -> (read: Int32, write: Int32) {
+    public static func makePipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0, fcntl(fds[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(fds[1], F_SETFD, FD_CLOEXEC) == 0 else {
             throw PluginError(.internal, "cannot create a pipe: \(String(cString: strerror(errno)))")
