@@ -315,8 +315,19 @@ def bench_kube_list(scion, kubeconfig, runs, count=100):
         json_samples = [timed([scion, "list", "--format", "json"], cwd=repo.path, env=repo.env) for _ in range(runs)]
         raw = [timed(["kubectl", "get", "pods", "-l", "scion.agent=true", "-o", "name"],
                      env=dict(os.environ, KUBECONFIG=kubeconfig)) for _ in range(runs)]
+        # Without the follower (its broker just killed): one exec per pod, as before.
+        lock = os.path.join(repo.path, ".scion", "broker.lock")
+        unfollowed = []
+        for _ in range(min(runs, 3)):
+            try:
+                os.kill(int(open(lock).read().strip()), 9)
+                time.sleep(0.5)
+            except (OSError, ValueError):
+                pass
+            unfollowed.append(timed([scion, "list"], cwd=repo.path, env=repo.env))
         return {"agents": count, "followed": current, "start_all_s": start_s, "list_ms": median(samples),
-                "list_json_ms": median(json_samples), "kubectl_get_pods_ms": median(raw)}
+                "list_json_ms": median(json_samples), "kubectl_get_pods_ms": median(raw),
+                "list_without_follower_ms": median(unfollowed)}
     finally:
         repo.close()
 

@@ -12,39 +12,12 @@ import Glibc
 /// current, and reads through the runtime otherwise (issue 8's contract).
 @Suite("the activity cache of remote agents")
 struct ActivityCacheTests {
-    final class World: @unchecked Sendable {
-        let folder: TemporaryDirectory
-        let home: TemporaryDirectory
-        let runtime = FakeRuntimeWorld(sharesHostPaths: false)
+    typealias FakeWorld = LifecycleWithFakeRuntimeTests.World
 
-        init() throws {
-            folder = try TemporaryDirectory("scion-cache-grove")
-            home = try TemporaryDirectory("scion-cache-home")
-            try FileManager.default.createDirectory(atPath: folder.path + "/.scion", withIntermediateDirectories: true)
-            try home.write(".scion/settings.yaml", """
-                schema_version: "1"
-                active_profile: far
-                default_harness_config: fakecfg
-                runtimes:
-                  fake-far:
-                    type: fake
-                    sync_interval: 2m
-                profiles:
-                  far:
-                    runtime: fake-far
-                harness_configs:
-                  fakecfg:
-                    harness: fake
-                """)
-        }
-
-        func orchestrator() throws -> Orchestrator {
-            // No broker beside this "scion": the test plays the follower itself.
-            let context = ScionContext(
-                environment: ["HOME": home.path, "PATH": "/usr/bin:/bin", "USER": "tester"],
-                workingDirectory: folder.path, executablePath: folder.path + "/no-such-bin/scion", groveOverride: folder.path)
-            return try Orchestrator(context: context, drivers: runtime.registry())
-        }
+    /// The `far` profile's fake runtime, which does not share the host's
+    /// paths; no broker beside this "scion": the test plays the follower itself.
+    static func orchestrator(_ world: FakeWorld) throws -> Orchestrator {
+        try world.orchestrator(profile: "far", executablePath: world.folder.path + "/no-such-bin/scion")
     }
 
     static func line(_ event: String, _ message: String) -> Data {
@@ -53,8 +26,8 @@ struct ActivityCacheTests {
 
     @Test("while the follower is current, list reads a remote agent's activity from scion's copy with no read through the runtime; a follower that died or went quiet sends list back to the runtime")
     func listUsesTheCurrentFollower() throws {
-        let world = try World()
-        let orchestrator = try world.orchestrator()
+        let world = try FakeWorld(sharesHostPaths: false)
+        let orchestrator = try Self.orchestrator(world)
         let record = try orchestrator.start(StartRequest(name: "far"))
         let handle = try #require(record.handle)
         let instance = try #require(world.runtime.instances.keys.first)
@@ -90,8 +63,8 @@ struct ActivityCacheTests {
 
     @Test("the copy resumes from the last byte for the same instance and starts over for a new one; its folder is private")
     func copyResumesAndRestarts() throws {
-        let world = try World()
-        let orchestrator = try world.orchestrator()
+        let world = try FakeWorld(sharesHostPaths: false)
+        let orchestrator = try Self.orchestrator(world)
         _ = try orchestrator.start(StartRequest(name: "far"))
         let cache = ActivityCache(store: orchestrator.store, name: "far")
         var follower = try cache.begin(handle: "pod-1")
@@ -107,8 +80,8 @@ struct ActivityCacheTests {
 
     @Test("a periodic sync waits for the agent's lock at most its timeout and leaves the agent to the command holding it; the period comes from the runtime's sync_interval")
     func periodicSyncYieldsToCommands() throws {
-        let world = try World()
-        let orchestrator = try world.orchestrator()
+        let world = try FakeWorld(sharesHostPaths: false)
+        let orchestrator = try Self.orchestrator(world)
         _ = try orchestrator.start(StartRequest(name: "far"))
         let agent = try #require(orchestrator.followedAgents().first { $0.name == "far" })
         // The fake runtime cannot sync: no period, whatever the setting says.
