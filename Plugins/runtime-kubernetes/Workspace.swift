@@ -202,16 +202,17 @@ struct AgentFiles {
     /// size on one line, then the bytes from the offset.
     static let readScript = """
         f="$HOME/$1"
-        if [ "$3" -gt 0 ] && [ -f "$f" ] && [ "$(wc -c < "$f")" -eq "$2" ]; then
+        if [ "$3" -gt 0 ] && { [ ! -f "$f" ] || [ "$(wc -c < "$f")" -eq "$2" ]; }; then
           timeout "$3" tail -c +$(($2 + 1)) -F "$f" 2>/dev/null | head -c 1 >/dev/null
         fi
         [ -f "$f" ] || exit 3; wc -c < "$f"; tail -c +$(($2 + 1)) "$f"
         """
 
     /// A missing file, or no pod, is `exists: false`. With `waitSeconds`,
-    /// a file exactly `offset` long is first waited on (GNU tail -F, which
-    /// wakes on inotify and ends as soon as one new byte is read), so the
-    /// exec is a long poll that answers when the agent writes.
+    /// a file exactly `offset` long, or missing, is first waited on (GNU
+    /// tail -F, which wakes on inotify, follows a file that appears, and
+    /// ends as soon as one new byte is read), so the exec is a long poll
+    /// that answers when the agent writes.
     func read(_ path: String, offset: UInt64, waitSeconds: Int = 0) throws -> AgentFileContents {
         let outcome: ExecOutcome
         do {

@@ -34,6 +34,8 @@ final class RemoteFollower: Sendable {
     func stop() { state.stop() }
 
     func run() async {
+        // Who holds an agent's lock during a periodic sync, as `scion stop` names it.
+        FileLock.holderCommand = "scion-broker"
         await withDiscardingTaskGroup { group in
             while !state.stopped && !Task.isCancelled && !Task.isShuttingDownGracefully {
                 let skipping = state.skipping
@@ -70,7 +72,8 @@ final class RemoteFollower: Sendable {
         var failures = 0
         var nextSync = agent.syncInterval.map { Date().addingTimeInterval($0) }
         while !state.stopped && !Task.isCancelled && !Task.isShuttingDownGracefully && agent.stillRunning(store) {
-            if let due = nextSync, let interval = agent.syncInterval, Date() >= due {
+            // Only while the runtime answers: a failing one gets no sync holding the agent's lock.
+            if let due = nextSync, let interval = agent.syncInterval, Date() >= due, failures == 0 {
                 await periodicSync(agent)
                 nextSync = Date().addingTimeInterval(interval)
             }
@@ -87,12 +90,15 @@ final class RemoteFollower: Sendable {
                     }
                     try agent.cache.record(&follower, appending: contents.data)
                 } else {
-                    // No events file, or no instance: is the pod still there?
-                    let state = try await Blocking.run { try agent.driver.status(agent.target).state }
-                    guard state == .running || state == .created else {
-                        logger.info("agent \(agent.name): its instance is \(state.rawValue); no longer following it")
-                        self.state.markGone(agent)
-                        return
+                    // No events file. Answered at once: is the pod still there?
+                    // (After a wait in the pod for the file to appear, it is.)
+                    if Date().timeIntervalSince(asked) < Double(wait) / 2 {
+                        let state = try await Blocking.run { try agent.driver.status(agent.target).state }
+                        guard state == .running || state == .created else {
+                            logger.info("agent \(agent.name): its instance is \(state.rawValue); no longer following it")
+                            self.state.markGone(agent)
+                            return
+                        }
                     }
                     try agent.cache.record(&follower, appending: Data())
                 }

@@ -16,7 +16,7 @@ public struct FollowedAgent: Sendable {
     public let syncInterval: TimeInterval?
 
     /// How long one long poll of the events waits (under ActivityCache.freshness).
-    public static let pollSeconds = 12
+    public static let pollSeconds = 45
 
     /// Whether the record still says this instance runs.
     public func stillRunning(_ store: AgentStore) -> Bool {
@@ -35,7 +35,7 @@ public enum PeriodicSyncOutcome: Sendable, Equatable {
     case synced(commit: String)
     /// A command holds the agent (sync, stop, delete...): next time.
     case busy
-    /// The agent stopped, or runs another instance, meanwhile.
+    /// The agent stopped, runs another instance, or its instance is gone.
     case gone
 }
 
@@ -102,7 +102,7 @@ extension Orchestrator {
         }
         return try withExtendedLifetime(lock) {
             guard lock.isStillAtPath, let record = try? store.load(agent.name), record.phase == .running,
-                  record.handle == agent.handle
+                  record.handle == agent.handle, (try? agent.driver.status(agent.target).state) == .running
             else { return .gone }
             do {
                 try agent.driver.sync(agent.target, direction: .from, workdir: record.worktree, progress: nil)

@@ -31,7 +31,7 @@ public struct ActivityCache: Sendable {
     /// A follower heard from the runtime this recently (seconds) counts as current.
     /// The follower's long poll waits at most `FollowedAgent.pollSeconds`,
     /// so a live one beats well within this.
-    public static let freshness: TimeInterval = 25
+    public static let freshness: TimeInterval = 75
 
     public struct Follower: Codable, Sendable, Equatable {
         public var pid: Int32
