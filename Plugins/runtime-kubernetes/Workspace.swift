@@ -214,12 +214,14 @@ struct AgentFiles {
     /// ends as soon as one new byte is read), so the exec is a long poll
     /// that answers when the agent writes.
     func read(_ path: String, offset: UInt64, waitSeconds: Int = 0) throws -> AgentFileContents {
+        let wait = max(0, min(waitSeconds, 60))
         let outcome: ExecOutcome
         do {
             outcome = try client.exec(
                 pod: pod, container: PodPlan.containerName,
-                argv: ["sh", "-c", Self.readScript, "scion", path, String(offset), String(max(0, min(waitSeconds, 60)))],
-                retries: 2)
+                argv: ["sh", "-c", Self.readScript, "scion", path, String(offset), String(wait)],
+                // A long poll whose stream hangs (a restarted server) ends soon after its wait.
+                timeoutSeconds: Double(wait) + 30, retries: 2)
         } catch let error as PluginError where error.code == .notFound {
             return AgentFileContents(exists: false)
         }
