@@ -90,7 +90,7 @@ let package = Package(
         plugin("ScionRuntimeLocal", folder: "runtime-local"),
         plugin("ScionHarnessGeneric", folder: "harness-generic"),
         // Container runtimes: shared engine code lives in ScionContainerSupport.
-        .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "CCurl", path: "Sources/CCurl"),
         .target(name: "ScionContainerSupport", dependencies: ["ScionPluginKit", "CCurl"], path: "Plugins/container-support"),
         plugin("ScionRuntimeDocker", folder: "runtime-docker", dependencies: ["ScionContainerSupport"]),
         plugin("ScionRuntimePodman", folder: "runtime-podman", dependencies: ["ScionContainerSupport"]),

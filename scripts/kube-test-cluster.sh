@@ -3,12 +3,16 @@
 # (Tests/KubeTestCluster) whose pods run as real docker containers. Test
 # infrastructure only: never installed.
 #
-# Usage: scripts/kube-test-cluster.sh up|down|status|restart|fault JSON
+# Usage: scripts/kube-test-cluster.sh up|down [--force]|status|restart|fault JSON
 #   up       idempotent; builds the server if needed, makes a CA and
 #            certificates, starts the server in the background; the last line
-#            printed is KUBECONFIG=/path/to/kubeconfig
-#   down     stops the server and removes exactly its own containers and state
-#   status   says whether it runs (exit 0) or not (exit 1)
+#            printed is KUBECONFIG=/path/to/kubeconfig. Every up takes a lease
+#            for its holder (the calling process, or KUBE_TEST_CLUSTER_HOLDER)
+#   down     releases one lease of the holder; stops the server and removes
+#            exactly its own containers and state only when no live holder is
+#            left (leases of processes that have exited do not count)
+#   down --force  stops it whoever still holds it
+#   status   says whether it runs (exit 0) or not (exit 1), and its live holders
 #   restart  stops and starts the server keeping its state (objects, pods,
 #            credentials, port)
 #   fault    posts JSON to the fault endpoint, for example
@@ -18,6 +22,9 @@
 # Environment:
 #   KUBE_TEST_CLUSTER_DIR   state folder (default /tmp/scion-kube-test-cluster);
 #                           several test processes share one cluster through it
+#   KUBE_TEST_CLUSTER_HOLDER  the pid that holds the lease taken by up and
+#                           released by down (default: the process that runs
+#                           this script, $PPID)
 #   KUBE_TEST_CLUSTER_ARGS  extra server arguments, e.g. "--node-cpu 4 --node-pods 110"
 #   KUBE_TEST_CLUSTER_BIN   the server binary (default .build/debug/kube-test-cluster,
 #                           built with `swift build --product kube-test-cluster` if missing)
@@ -87,6 +94,9 @@ stop() {
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
+    # What the server started and left behind (its docker events stream, log followers)
+    # is in its process group (setsid made it the leader).
+    kill -TERM -- "-$pid" 2>/dev/null || true
     rm -f "$dir/pid" "$dir/ready"
 }
 
@@ -97,6 +107,36 @@ with_lock() {
     flock -w 300 9 || die "another kube-test-cluster.sh holds $dir/lock"
 }
 
+# Leases: one line "pid start-time" per up in $dir/leases; the start time (field
+# 22 of /proc/pid/stat) tells a live holder from a new process that reuses its pid.
+holder=${KUBE_TEST_CLUSTER_HOLDER:-$PPID}
+started_at() { [[ -r /proc/$1/stat ]] && sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20; }
+live_leases() {
+    [[ -f $dir/leases ]] || return 0
+    local pid since
+    while read -r pid since; do
+        if [[ -n $pid && $(started_at "$pid" 2>/dev/null) == "$since" ]]; then printf '%s %s\n' "$pid" "$since"; fi
+    done <"$dir/leases"
+    return 0
+}
+take_lease() {
+    local since
+    since=$(started_at "$holder") || die "the lease holder $holder is not a running process (KUBE_TEST_CLUSTER_HOLDER)"
+    { live_leases; printf '%s %s\n' "$holder" "$since"; } >"$dir/leases.new"
+    mv "$dir/leases.new" "$dir/leases"
+}
+# Drops one lease of the holder and the stale ones; prints how many live ones are left.
+release_lease() {
+    local since dropped="" pid at
+    since=$(started_at "$holder" 2>/dev/null || true)
+    live_leases | while read -r pid at; do
+        if [[ -z $dropped && $pid == "$holder" && $at == "$since" ]]; then dropped=1; continue; fi
+        printf '%s %s\n' "$pid" "$at"
+    done >"$dir/leases.new" || true
+    mv "$dir/leases.new" "$dir/leases"
+    wc -l <"$dir/leases"
+}
+
 case ${1:-} in
 up)
     with_lock
@@ -104,13 +144,21 @@ up)
         log "already running (pid $(cat "$dir/pid"))"
     else
         docker version >/dev/null 2>&1 || die "docker does not answer; start it with scripts/test-env.sh"
+        rm -f "$dir/leases"
         start
         log "running (pid $(cat "$dir/pid")), state in $dir"
     fi
+    take_lease
     echo "KUBECONFIG=$dir/kubeconfig"
     ;;
 down)
+    [[ -z ${2:-} || ${2:-} == --force ]] || die "usage: $0 down [--force]"
     with_lock
+    left=$(release_lease)
+    if running && ((left > 0)) && [[ ${2:-} != --force ]]; then
+        log "lease released; still held by $left live holder(s) (pids $(cut -d' ' -f1 "$dir/leases" | paste -sd' ')), so it keeps running; down --force stops it anyway"
+        exit 0
+    fi
     stop
     if [[ -f $dir/cluster-id ]] && command -v docker >/dev/null; then
         ids=$(docker ps -aq --filter "label=scion.kube-test-cluster=$(cat "$dir/cluster-id")" 2>/dev/null || true)
@@ -130,7 +178,7 @@ restart)
     ;;
 status)
     if running && [[ -f $dir/ready ]]; then
-        echo "running (pid $(cat "$dir/pid")), KUBECONFIG=$dir/kubeconfig"
+        echo "running (pid $(cat "$dir/pid")), $(live_leases | wc -l) live holder(s), KUBECONFIG=$dir/kubeconfig"
     else
         echo "not running"
         exit 1
@@ -146,7 +194,7 @@ fault)
     echo
     ;;
 *)
-    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -347,6 +347,32 @@ if $need_podman || $need_docker; then
     fi
 fi
 
+# --- 4b. the non-root agent user in the test image (issue 14) ------------------
+
+# Agents may run as a non-root user (runtimes.<name>.run_as_user); the real
+# CLIs want a passwd entry for their uid. The image gets a user, uid and gid
+# 1000 (named `scion`, as in the product images of docs/images.md), once:
+# a container adds it and is committed over the same tag (an image without
+# it predates this step or was just imported).
+AGENT_UID=1000
+ensure_agent_user() { # program image [commit option]
+    local program=$1 image=$2 quiet=${3:-} name
+    if "$program" run --rm --network none "$image" sh -c "[ \"\$(id -u scion 2>/dev/null):\$(id -g scion 2>/dev/null)\" = $AGENT_UID:$AGENT_UID ]" >/dev/null 2>&1; then
+        log "ok: $image has user scion ($AGENT_UID:$AGENT_UID)"
+        return 0
+    fi
+    name=scion-test-env-agent-user-$$
+    "$program" rm -f "$name" >/dev/null 2>&1 || true
+    "$program" run --name "$name" --network none "$image" \
+        useradd --uid "$AGENT_UID" --user-group --create-home --shell /bin/sh scion >/dev/null ||
+        die "cannot add user scion ($AGENT_UID) to $image"
+    "$program" commit ${quiet:+"$quiet"} --change 'CMD ["/bin/sh"]' "$name" "$image" >/dev/null || die "cannot commit $image with user scion"
+    "$program" rm -f "$name" >/dev/null 2>&1 || true
+    log "added user scion ($AGENT_UID:$AGENT_UID) to $image"
+}
+ensure_agent_user podman "$PODMAN_IMAGE" --quiet
+ensure_agent_user dk "$DOCKER_IMAGE"
+
 # --- 5. smoke check ----------------------------------------------------------------
 
 # One throwaway container per engine (about half a second each): proves the

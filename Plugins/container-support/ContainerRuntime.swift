@@ -176,5 +176,10 @@ public struct ContainerRuntime<Engine: ContainerEngine>: RuntimePlugin {
         try home.remove(Tmux.exitPath)
         try home.remove(ContainerRunPlan.readyPath)
         try HarnessLaunch.write(plan.harnessCommand, home: plan.home, environment: plan.secrets)
+        // An agent user other than the host's (run_as_user) must read what
+        // was just written; the core gave it the rest of its home.
+        if let ids = plan.user.flatMap(AgentUser.parse), ids.uid != getuid() || ids.gid != getgid() {
+            try AgentUser.giveOwnership(of: plan.home + "/.scion", uid: ids.uid, gid: ids.gid)
+        }
     }
 }

@@ -1,6 +1,13 @@
 import CCurl
 import Foundation
 
+/// Why `ccurl_easy_init` gave no handle: libcurl could not be loaded (the
+/// loader's message), or curl refused.
+public func curlStartFailureReason() -> String {
+    guard let error = ccurl_load_error() else { return "libcurl could not start a transfer" }
+    return "libcurl could not be loaded (\(String(cString: error))); install the libcurl4 package"
+}
+
 /// The state of one libcurl transfer of the engine and Kubernetes clients,
 /// reached from libcurl's callbacks: the status, the body (or, for a
 /// successful response with `onData`, each piece handed over as it comes),

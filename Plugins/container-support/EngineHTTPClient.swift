@@ -45,7 +45,6 @@ public struct EngineHTTPClient: Sendable {
     public var connectTimeoutSeconds = 5
     public var userAgent = "scion"
 
-    private static let globalInit: Void = { _ = curl_global_init(3 /* CURL_GLOBAL_ALL */) }()
 
     public init(endpoint: EngineEndpoint) {
         self.endpoint = endpoint
@@ -81,12 +80,11 @@ public struct EngineHTTPClient: Sendable {
     /// (Docker's hijacked attach/exec protocol) and returns the connection
     /// once the response head has arrived.
     public func upgrade(_ method: String, _ path: String, body: Data) throws -> UpgradedConnection {
-        _ = Self.globalInit
-        guard let curl = curl_easy_init() else {
-            throw HTTPTransportError(endpoint: endpoint, reason: "libcurl could not start a transfer", couldNotConnect: false, timedOut: false)
+        guard let curl = ccurl_easy_init() else {
+            throw HTTPTransportError(endpoint: endpoint, reason: curlStartFailureReason(), couldNotConnect: false, timedOut: false)
         }
         var keep = false
-        defer { if !keep { curl_easy_cleanup(curl) } }
+        defer { if !keep { ccurl_easy_cleanup(curl) } }
         try configure(curl, url: endpoint.baseURL + "/", timeoutSeconds: 0)
         _ = ccurl_setopt_long(curl, CURLOPT_CONNECT_ONLY, 1)
         let code = ccurl_perform(curl)
@@ -108,16 +106,15 @@ public struct EngineHTTPClient: Sendable {
     private func perform(
         _ method: String, _ path: String, body: Data?, timeoutSeconds: Int, transfer: CurlTransfer
     ) throws {
-        _ = Self.globalInit
-        guard let curl = curl_easy_init() else {
-            throw HTTPTransportError(endpoint: endpoint, reason: "libcurl could not start a transfer", couldNotConnect: false, timedOut: false)
+        guard let curl = ccurl_easy_init() else {
+            throw HTTPTransportError(endpoint: endpoint, reason: curlStartFailureReason(), couldNotConnect: false, timedOut: false)
         }
-        defer { curl_easy_cleanup(curl) }
+        defer { ccurl_easy_cleanup(curl) }
         try configure(curl, url: endpoint.baseURL + path, timeoutSeconds: timeoutSeconds)
 
         var headers: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headers) }
-        headers = curl_slist_append(headers, "Expect:")
+        defer { ccurl_slist_free_all(headers) }
+        headers = ccurl_slist_append(headers, "Expect:")
         CurlRequest.setMethod(curl, method, body: body, contentType: "application/json", headers: &headers)
         _ = ccurl_setopt_pointer(curl, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headers))
 
@@ -139,7 +136,7 @@ public struct EngineHTTPClient: Sendable {
     }
 
     private func transportError(_ code: CURLcode) -> HTTPTransportError {
-        let reason = String(cString: curl_easy_strerror(code))
+        let reason = String(cString: ccurl_easy_strerror(code))
         let connect = [CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY].contains(code)
         return HTTPTransportError(
             endpoint: endpoint, reason: reason, couldNotConnect: connect, timedOut: code == CURLE_OPERATION_TIMEDOUT)
@@ -159,7 +156,7 @@ public enum CurlRequest {
         default: _ = ccurl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, method)
         }
         if let body, !body.isEmpty {
-            headers = curl_slist_append(headers, "Content-Type: \(contentType)")
+            headers = ccurl_slist_append(headers, "Content-Type: \(contentType)")
             _ = ccurl_setopt_long(curl, CURLOPT_POSTFIELDSIZE, body.count)
             body.withUnsafeBytes { bytes in
                 _ = ccurl_setopt_pointer(curl, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
@@ -191,7 +188,7 @@ public final class UpgradedConnection {
     }
 
     deinit {
-        curl_easy_cleanup(curl)
+        ccurl_easy_cleanup(curl)
     }
 
     func failure(_ reason: String) -> HTTPTransportError {
@@ -212,10 +209,10 @@ public final class UpgradedConnection {
     public func send(_ data: Data) throws -> Int {
         var sent = 0
         let code = data.withUnsafeBytes { bytes in
-            curl_easy_send(curl, bytes.baseAddress, bytes.count, &sent)
+            ccurl_easy_send(curl, bytes.baseAddress, bytes.count, &sent)
         }
         if code == CURLE_AGAIN { return 0 }
-        guard code == CURLE_OK else { throw failure("send failed: \(String(cString: curl_easy_strerror(code)))") }
+        guard code == CURLE_OK else { throw failure("send failed: \(String(cString: ccurl_easy_strerror(code)))") }
         return sent
     }
 
@@ -224,9 +221,9 @@ public final class UpgradedConnection {
     public func receive(max: Int = 65536) throws -> Data? {
         var buffer = [UInt8](repeating: 0, count: max)
         var received = 0
-        let code = curl_easy_recv(curl, &buffer, max, &received)
+        let code = ccurl_easy_recv(curl, &buffer, max, &received)
         if code == CURLE_AGAIN { return nil }
-        guard code == CURLE_OK else { throw failure("receive failed: \(String(cString: curl_easy_strerror(code)))") }
+        guard code == CURLE_OK else { throw failure("receive failed: \(String(cString: ccurl_easy_strerror(code)))") }
         return Data(buffer[0..<received])
     }
 

@@ -12,7 +12,20 @@ struct ClaudeHarness: HarnessPlugin {
         plugin: PluginDescription(
             name: "claude", kind: "harness", version: "0.1.0",
             description: "Claude Code with permissions bypassed and status hooks"),
-        authMethods: ClaudeAuth.methods, interruptKey: "Escape", supportsResume: true)
+        authMethods: ClaudeAuth.methods, interruptKey: "Escape", supportsResume: true,
+        clearInputKeys: ClaudeHarness.clearInputKeys)
+
+    /// Pressed after Escape by `scion message --interrupt`: Claude Code
+    /// 2.1.332 puts a prompt interrupted before any answer streamed back
+    /// into its input box, where the message would be typed after it. Each
+    /// Ctrl-U deletes to the start of the line, or the line break before
+    /// it, and does nothing in an empty input; 32 empty a prompt of 16 lines
+    /// (a longer paste shows as one "[Pasted text]" line). More arrive as
+    /// one chunk that Claude Code 2.1.332 takes for pasted text ("Removed 64
+    /// invisible characters from your prompt"; 40 still worked). Escape
+    /// twice would open the rewind menu on an empty input, and Ctrl-C twice
+    /// exits.
+    static let clearInputKeys = Array(repeating: "C-u", count: 32)
 
     /// The hook events wired into settings.json. Newer events (StopFailure,
     /// PermissionRequest, PostToolUseFailure) are understood by

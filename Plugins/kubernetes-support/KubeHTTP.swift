@@ -36,7 +36,6 @@ struct KubeHTTP: Sendable {
     let access: ClusterAccess
     var connectTimeoutSeconds = 10
 
-    private static let globalInit: Void = { _ = curl_global_init(3 /* CURL_GLOBAL_ALL */) }()
 
     struct TransportError: Error, CustomStringConvertible {
         var reason: String
@@ -51,20 +50,19 @@ struct KubeHTTP: Sendable {
         _ method: String, _ pathAndQuery: String, body: Data?, contentType: String, credential: RequestCredential,
         timeoutSeconds: Int, onData: ((Data) -> Bool)? = nil, isCancelled: (() -> Bool)? = nil
     ) throws -> KubeResponse {
-        _ = Self.globalInit
-        guard let curl = curl_easy_init() else { throw TransportError(reason: "libcurl could not start a transfer", couldNotConnect: false) }
-        defer { curl_easy_cleanup(curl) }
+        guard let curl = ccurl_easy_init() else { throw TransportError(reason: curlStartFailureReason(), couldNotConnect: false) }
+        defer { ccurl_easy_cleanup(curl) }
 
         var url = access.server + pathAndQuery
         var connectTo: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(connectTo) }
+        defer { ccurl_slist_free_all(connectTo) }
         if let name = access.tlsServerName, let parts = URLComponents(string: access.server), let host = parts.host {
             // Verify (and send SNI for) tls-server-name while connecting to the server's real address.
             let port = parts.port ?? 443
             var swapped = parts
             swapped.host = name
             url = (swapped.string ?? access.server) + pathAndQuery
-            connectTo = curl_slist_append(connectTo, "\(name):\(port):\(host):\(port)")
+            connectTo = ccurl_slist_append(connectTo, "\(name):\(port):\(host):\(port)")
             _ = ccurl_setopt_pointer(curl, CURLOPT_CONNECT_TO, UnsafeMutableRawPointer(connectTo))
         }
         _ = ccurl_setopt_string(curl, CURLOPT_URL, url)
@@ -92,10 +90,10 @@ struct KubeHTTP: Sendable {
         }
 
         var headers: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headers) }
-        headers = curl_slist_append(headers, "Expect:")
-        headers = curl_slist_append(headers, "Accept: application/json")
-        if let token = credential.bearerToken { headers = curl_slist_append(headers, "Authorization: Bearer \(token)") }
+        defer { ccurl_slist_free_all(headers) }
+        headers = ccurl_slist_append(headers, "Expect:")
+        headers = ccurl_slist_append(headers, "Accept: application/json")
+        if let token = credential.bearerToken { headers = ccurl_slist_append(headers, "Authorization: Bearer \(token)") }
         CurlRequest.setMethod(curl, method, body: body, contentType: contentType, headers: &headers)
         _ = ccurl_setopt_pointer(curl, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headers))
 
@@ -104,7 +102,7 @@ struct KubeHTTP: Sendable {
         let code = withExtendedLifetime(transfer) { ccurl_perform(curl) }
         transfer.finish()
         if code != CURLE_OK && !transfer.stoppedByCaller {
-            let reason = String(cString: curl_easy_strerror(code))
+            let reason = String(cString: ccurl_easy_strerror(code))
             let connect = [CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY].contains(code)
             throw TransportError(reason: reason, couldNotConnect: connect)
         }

@@ -27,7 +27,7 @@ public struct PodPlan: @unchecked Sendable {
 
     /// Runtime options (`runtimes.<name>`) the pod reads.
     public enum Option {
-        public static let runAsUser = "run_as_user"
+        public static let runAsUser = AgentUser.optionKey
         public static let serviceAccount = "service_account"
         public static let imagePullPolicy = "image_pull_policy"
         public static let startTimeout = "start_timeout"
@@ -41,6 +41,8 @@ public struct PodPlan: @unchecked Sendable {
     /// Read-only single files the containers would have mounted (source, file name in toolsPath).
     public var tools: [(source: String, name: String)]
     public var uid: UInt32
+    /// runAsGroup and fsGroup: the gid of `run_as_user: "uid:gid"`, else the uid.
+    public var gid: UInt32
 
     public init(spec: RunSpec, startID: String) throws {
         guard let image = spec.image?.trimmingCharacters(in: .whitespaces), !image.isEmpty else {
@@ -56,14 +58,16 @@ public struct PodPlan: @unchecked Sendable {
         podName = Self.objectName(spec.name)
         let options = spec.runtimeConfig
         if let text = options[Option.runAsUser]?.stringValue, !text.isEmpty {
-            guard let value = UInt32(text), value != 0 else {
-                throw PluginError(.invalidArgument, "runtimes.<name>.run_as_user must be a non-zero uid, not \(text): agent pods run as non-root")
+            guard let ids = AgentUser.parse(text), ids.uid != 0 else {
+                throw PluginError(.invalidArgument, "runtimes.<name>.run_as_user must be a non-zero uid or uid:gid, not \(text): agent pods run as non-root")
             }
-            uid = value
+            (uid, gid) = ids
         } else if let user = spec.user, user.uid != 0 {
             uid = user.uid
+            gid = user.uid
         } else {
             uid = Self.defaultUID
+            gid = Self.defaultUID
         }
 
         var labels = spec.labels.filter { Self.isLabelKey($0.key) && Self.isLabelValue($0.value) }
@@ -132,7 +136,7 @@ public struct PodPlan: @unchecked Sendable {
             "env": envList,
             "volumeMounts": [["name": "home", "mountPath": spec.home], ["name": "workspace", "mountPath": spec.workdir]],
             "securityContext": [
-                "runAsNonRoot": true, "runAsUser": Int(uid), "runAsGroup": Int(uid), "allowPrivilegeEscalation": false,
+                "runAsNonRoot": true, "runAsUser": Int(uid), "runAsGroup": Int(gid), "allowPrivilegeEscalation": false,
                 "capabilities": ["drop": ["ALL"]],
             ],
         ]
@@ -142,7 +146,7 @@ public struct PodPlan: @unchecked Sendable {
             "restartPolicy": "Never",
             "containers": [container],
             "volumes": [["name": "home", "emptyDir": [String: Any]()], ["name": "workspace", "emptyDir": [String: Any]()]],
-            "securityContext": ["runAsNonRoot": true, "runAsUser": Int(uid), "fsGroup": Int(uid)],
+            "securityContext": ["runAsNonRoot": true, "runAsUser": Int(uid), "fsGroup": Int(gid)],
             "terminationGracePeriodSeconds": 10,
             "automountServiceAccountToken": false,
         ]

@@ -99,6 +99,11 @@ final class BrokerService: Service, Sendable {
                     }
                 }
             chmod(path, 0o600)
+            // A non-root agent user (run_as_user) owns its socket's folder: it must be able to connect.
+            var folder = stat()
+            if stat((path as NSString).deletingLastPathComponent, &folder) == 0, folder.st_uid != getuid() {
+                chown(path, folder.st_uid, folder.st_gid)
+            }
             guard listeners.attach(agent.name, server.channel) else {
                 try? await server.channel.close()
                 return

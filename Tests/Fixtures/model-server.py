@@ -26,7 +26,9 @@ STEP is one of
   {"text": "..."}                  an answer that ends the turn
   {"shell": "command line"}        a call of the CLI's shell tool
   either with "delay": seconds     wait before answering (stopped early when
-                                   the client goes away: an interrupt)
+                                   the client goes away: an interrupt); a
+                                   text step streams "Working on it. " first
+                                   unless it has "quiet": true
 
 Usage: model-server.py --script FILE --log FILE --port-file FILE [--host H]
 The port (chosen by the kernel) is written to --port-file once listening.
@@ -230,8 +232,10 @@ class Handler(BaseHTTPRequestHandler):
             "stop_reason": None, "stop_sequence": None, "usage": dict(usage, output_tokens=1)}})
         self.event("ping", {"type": "ping"})
         delay = float(step.get("delay") or 0)
-        if delay and block["type"] == "text":
-            # A long turn that has begun to answer: a first piece, then the wait.
+        # A long turn that has begun to answer: a first piece, then the wait;
+        # "quiet" waits with nothing streamed (an interrupt before any text).
+        early = delay and block["type"] == "text" and not step.get("quiet")
+        if early:
             self.event("content_block_start", {"type": "content_block_start", "index": 0,
                                                "content_block": {"type": "text", "text": ""}})
             self.event("content_block_delta", {"type": "content_block_delta", "index": 0,
@@ -242,7 +246,7 @@ class Handler(BaseHTTPRequestHandler):
                                                "delta": {"type": "text_delta", "text": block["text"]}})
         elif delay and not self.wait(delay):
             return
-        if delay and block["type"] == "text":
+        if early:
             pass  # streamed above
         elif block["type"] == "tool_use":
             self.event("content_block_start", {"type": "content_block_start", "index": 0,
@@ -291,7 +295,7 @@ class Handler(BaseHTTPRequestHandler):
         delay = float(step.get("delay") or 0)
         self.event("response.output_item.added", {"type": "response.output_item.added", "output_index": 0,
                                                   "item": dict(item, content=[]) if item["type"] == "message" else item})
-        if delay and item["type"] == "message":
+        if delay and item["type"] == "message" and not step.get("quiet"):
             # A long turn that has begun to answer: a first piece, then the wait.
             self.event("response.output_text.delta", {"type": "response.output_text.delta", "output_index": 0,
                                                       "content_index": 0, "item_id": item["id"], "delta": "Working on it. "})

@@ -253,12 +253,16 @@ final class Cluster: Sendable {
     }
 
     private func readBody(_ request: Request) async throws -> JSON {
-        if let type = request.headers[.contentType], type.contains("protobuf") {
-            throw APIError(code: 415, reason: "UnsupportedMediaType",
-                           message: "the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/json-patch+json")
-        }
         let buffer = try await request.body.collect(upTo: 16 << 20)
         if buffer.readableBytes == 0 { return [:] }
+        if let type = request.headers[.contentType], type.hasPrefix(Protobuf.mediaType) {
+            do {
+                return try Protobuf.decodeEnvelope(Array(buffer.readableBytesView))
+            } catch let error as Protobuf.Failure {
+                throw APIError(code: 415, reason: "UnsupportedMediaType",
+                               message: "the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/json-patch+json, \(Protobuf.mediaType) (\(error.message))")
+            }
+        }
         do {
             return try JSON.parse(Data(buffer.readableBytesView))
         } catch {

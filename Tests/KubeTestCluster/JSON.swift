@@ -139,20 +139,58 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Express
     init(nilLiteral: ()) { self = .null }
 }
 
-/// RFC 3339 time as Kubernetes writes it (seconds precision, UTC).
+/// RFC 3339 time as Kubernetes writes it (seconds precision, UTC). By hand: an
+/// ISO8601DateFormatter made per call is slow, and every pod's status, events and
+/// table row need several.
 func kubeTime(_ date: Date = Date()) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime]
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    return formatter.string(from: date)
+    var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : String(n) }
+    return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
 }
 
+/// `2026-01-02T03:04:05Z`, with optional fractional seconds and a `±hh:mm` offset.
 func parseKubeTime(_ text: String) -> Date? {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime]
-    if let d = formatter.date(from: text) { return d }
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.date(from: text)
+    let b = Array(text.utf8)
+    func number(_ from: Int, _ count: Int) -> Int32? {
+        guard from + count <= b.count else { return nil }
+        var n: Int32 = 0
+        for c in b[from..<(from + count)] {
+            guard c >= 0x30, c <= 0x39 else { return nil }
+            n = n * 10 + Int32(c - 0x30)
+        }
+        return n
+    }
+    guard b.count >= 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54 || b[10] == 0x74, b[13] == 0x3A, b[16] == 0x3A,
+          let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
+          let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2) else { return nil }
+    var i = 19
+    var fraction = 0.0
+    if b[i] == 0x2E {
+        var scale = 0.1
+        i += 1
+        while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { fraction += Double(b[i] - 0x30) * scale; scale /= 10; i += 1 }
+    }
+    var offset = 0
+    guard i < b.count else { return nil }
+    if b[i] == 0x5A || b[i] == 0x7A {
+        i += 1
+    } else if b[i] == 0x2B || b[i] == 0x2D, let h = number(i + 1, 2), b.count > i + 3, b[i + 3] == 0x3A, let m = number(i + 4, 2) {
+        offset = (Int(h) * 60 + Int(m)) * 60 * (b[i] == 0x2D ? -1 : 1)
+        i += 6
+    } else {
+        return nil
+    }
+    guard i == b.count else { return nil }
+    var parts = tm()
+    parts.tm_year = year - 1900
+    parts.tm_mon = month - 1
+    parts.tm_mday = day
+    parts.tm_hour = hour
+    parts.tm_min = minute
+    parts.tm_sec = second
+    return Date(timeIntervalSince1970: Double(timegm(&parts) - offset) + fraction)
 }
 
 struct JSONParser {

@@ -114,6 +114,7 @@ if await store.get("namespaces", "", "default") == nil {
         ],
     ])
 }
+await kubelet.watchExits()
 await store.addListener { event in
     if event.resource == "pods", event.type == "ADDED" { Task { await kubelet.podAdded(event.object) } }
 }

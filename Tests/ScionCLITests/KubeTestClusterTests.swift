@@ -179,6 +179,34 @@ struct KubeTestClusterTests {
         #expect(try cluster.kubectl(["get", "pods", "--token=\(token)"]).stderr.contains("Unauthorized"))
     }
 
+    @Test("kubectl create namespace, secret, configmap, serviceaccount and quota send protobuf bodies, which the cluster decodes like a real API server")
+    func protobufBodies() throws {
+        let cluster = try TestKubeCluster.shared()
+        let ns = "pb-\(UUID().uuidString.prefix(8).lowercased())"
+        try cluster.check("create", "namespace", ns)
+        defer { cluster.deleteNamespace(ns) }
+        #expect(try cluster.check("get", "ns", ns, "-o", "jsonpath={.status.phase} {.metadata.labels.kubernetes\\.io/metadata\\.name}") == "Active \(ns)")
+        try cluster.check("-n", ns, "create", "secret", "generic", "s", "--from-literal=a=b", "--from-literal=empty=")
+        #expect(try cluster.check("-n", ns, "get", "secret", "s", "-o", "jsonpath={.type} {.data.a} [{.data.empty}]") == "Opaque Yg== []")
+        try cluster.check("-n", ns, "create", "configmap", "c", "--from-literal=k=v w")
+        #expect(try cluster.check("-n", ns, "get", "configmap", "c", "-o", "jsonpath={.data.k}") == "v w")
+        try cluster.check("-n", ns, "create", "serviceaccount", "robot")
+        #expect(try cluster.check("-n", ns, "get", "serviceaccount", "robot", "-o", "jsonpath={.metadata.name} {.metadata.uid}").hasPrefix("robot "))
+        try cluster.check("-n", ns, "create", "quota", "q", "--hard=pods=3,cpu=2")
+        #expect(try cluster.check("-n", ns, "get", "quota", "q", "-o", "jsonpath={.spec.hard.pods} {.spec.hard.cpu}") == "3 2")
+        // The decoded object goes through the same checks as a JSON one: 409 and 403.
+        let again = try cluster.kubectl(["-n", ns, "create", "secret", "generic", "s", "--from-literal=a=c"])
+        #expect(again.status != 0 && again.stderr.contains("secrets \"s\" already exists"))
+        let refused = try cluster.kubectl(["-n", ns, "create", "secret", "generic", "t", "--from-literal=a=b"], context: "scion-test-restricted")
+        #expect(refused.status != 0 && refused.stderr.contains("User \"restricted\" cannot create resource \"secrets\""))
+        // A pod reads the secret made from protobuf.
+        let reader = pod("reader", ns, command: "echo \"$A\"; sleep 600")
+            .replacingOccurrences(of: #""command":"#, with: #""env":[{"name":"A","valueFrom":{"secretKeyRef":{"name":"s","key":"a"}}}],"command":"#)
+        try cluster.apply(reader)
+        try cluster.check("-n", ns, "wait", "--for=condition=Ready", "pod/reader", "--timeout=60s")
+        #expect(Shell.eventually(timeout: 10) { (try? cluster.check("-n", ns, "logs", "reader")) == "b\n" })
+    }
+
     @Test("a missing image gives ErrImagePull then ImagePullBackOff with events, too big a request stays Unschedulable, and a quota gives 403")
     func schedulingFailures() throws {
         let cluster = try TestKubeCluster.shared()
@@ -237,6 +265,29 @@ struct KubeTestClusterFaultTests {
         #expect(watch.contains("\"code\":410") && watch.contains("Expired"))
     }
 
+    @Test("several holders share one cluster: down keeps it while a live holder is left, an exited holder does not count, down --force stops it")
+    func sharedLeases() throws {
+        // The suite's init took a lease for this test process; two more holders join.
+        let a = try Holder(), b = try Holder()
+        defer { a.stop(); b.stop(); _ = try? cluster.script(["down", "--force"], holder: getpid()) }
+        #expect(try cluster.script(["up"], holder: a.pid).status == 0)
+        #expect(try cluster.script(["up"], holder: b.pid).status == 0)
+        #expect(try cluster.script("status").stdout.contains("3 live holder(s)"))
+        let kept = try cluster.script("down")
+        #expect(kept.status == 0 && kept.stderr.contains("still held by 2 live holder(s)"))
+        #expect(try cluster.check("get", "ns", "default").contains("default"))
+        b.stop()
+        #expect(try cluster.script("status").stdout.contains("1 live holder(s)"))
+        let last = try cluster.script(["down"], holder: a.pid)
+        #expect(last.status == 0 && last.stderr.contains("stopped"))
+        #expect(try cluster.script("status").status == 1)
+        // down --force stops a cluster others still hold.
+        _ = try TestKubeCluster.start(in: cluster.directory)
+        #expect(try cluster.script(["up"], holder: a.pid).status == 0)
+        #expect(try cluster.script(["down", "--force"], holder: getpid()).stderr.contains("stopped"))
+        #expect(try cluster.script("status").status == 1)
+    }
+
     @Test("dropped watches and exec sessions end their kubectl, and a restart keeps the pods, which still run and exec")
     func dropsAndRestart() throws {
         defer { _ = try? cluster.script("down") }
@@ -263,5 +314,27 @@ struct KubeTestClusterFaultTests {
         #expect(restart.status == 0)
         #expect(try cluster.check("get", "pod", "keep", "-o", "jsonpath={.metadata.uid}") == uid)
         #expect(try cluster.check("exec", "keep", "--", "echo", "still") == "still\n")
+    }
+}
+
+/// A process that holds a lease on a test cluster while it lives.
+final class Holder {
+    let process: Process
+
+    init() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        process.arguments = ["600"]
+        try process.run()
+        self.process = process
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// SIGKILL: the test runner's children may inherit a mask that blocks SIGTERM.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ScionCore
 import ScionTestSupport
 import Testing
 
@@ -35,6 +36,20 @@ struct RealCLITests {
         .enabled(if: TestRuntime.enginesEnabled, "SCION_TEST_ENGINES=0 excludes container engine tests"))
     func codexDocker() throws {
         try RealCLIScenario(.codex, .docker).run()
+    }
+
+    @Test(
+        "real claude in a docker container as non-root uid 1000 (run_as_user), IS_SANDBOX empty: no dialog, tool call commits, hooks, message, interrupt, resume",
+        .enabled(if: TestRuntime.enginesEnabled, "SCION_TEST_ENGINES=0 excludes container engine tests"))
+    func claudeDockerNonRoot() throws {
+        try RealCLIScenario(.claude, .docker, user: 1000).run()
+    }
+
+    @Test(
+        "real codex in a docker container as non-root uid 1000 (run_as_user): no dialog, tool call commits, message, interrupt, resume",
+        .enabled(if: TestRuntime.enginesEnabled, "SCION_TEST_ENGINES=0 excludes container engine tests"))
+    func codexDockerNonRoot() throws {
+        try RealCLIScenario(.codex, .docker, user: 1000).run()
     }
 }
 
@@ -82,10 +97,14 @@ struct RealCLIScenario {
     let cli: RealCLI
     let runtime: TestRuntime
     let agent: String
+    /// The agent's uid in its container (`runtimes.docker.run_as_user`,
+    /// uid:uid); nil for the host user's.
+    let user: UInt32?
 
-    init(_ cli: RealCLI, _ runtime: TestRuntime) {
+    init(_ cli: RealCLI, _ runtime: TestRuntime, user: UInt32? = nil) {
         self.cli = cli
         self.runtime = runtime
+        self.user = user
         agent = "real-\(cli.name)"
     }
 
@@ -102,6 +121,9 @@ struct RealCLIScenario {
         ModelServer.Rule("LONG-TURN", [.text("this answer comes too late", delay: 300)]),
         ModelServer.Rule("AFTER-INTERRUPT", [.text("after the interrupt")]),
         ModelServer.Rule("RESUMED-TURN", [.text("resumed and answered")]),
+        // After the others: a message typed after a restored QUIET-TURN prompt matches rule5, not rule6.
+        ModelServer.Rule("QUIET-TURN", [.quietText("this answer comes too late as well", delay: 300)]),
+        ModelServer.Rule("AFTER-QUIET", [.text("after the quiet interrupt")]),
     ]
 
     func run() throws {
@@ -123,6 +145,10 @@ struct RealCLIScenario {
         #expect(server.waitForCall(timeout: 30) { $0.rule == "rule0" && $0.step == 1 } != nil, "the tool result never came back")
         let log = try sandbox.repository.git("log", "--format=%s", agent)
         #expect(log.split(separator: "\n").first.map(String.init) == Self.commitMessage, "branch \(agent): \(log)")
+        if let user {
+            let id = try containerExec(sandbox, ["id", "-u"])
+            #expect(id == "\(user)\n", "the agent runs as uid \(id), not \(user)")
+        }
         let worktree = try #require(try sandbox.agent(agent)?["worktree"] as? String)
         #expect(FileManager.default.fileExists(atPath: worktree + "/made.txt"))
         expectNoDialog(sandbox)
@@ -165,6 +191,20 @@ struct RealCLIScenario {
         #expect(after?.rule == "rule3", "the message after --interrupt never reached the server as its own prompt; screen:\n\(screen(sandbox))")
         waitForAnswer(sandbox, "after the interrupt")
 
+        // 3b. --interrupt before any answer has streamed: Claude Code puts
+        //     the prompt back into its input box; the next message must
+        //     still reach the model as a prompt of its own.
+        try sandbox.check("message", agent, "QUIET-TURN wait for it")
+        #expect(server.waitForCall(timeout: 60) { $0.rule == "rule5" } != nil, "the quiet turn never started")
+        try sandbox.check("message", "--interrupt", agent, "AFTER-QUIET now")
+        let afterQuiet = server.waitForCall(timeout: 60) {
+            $0.rule == "rule6" || ($0.rule == "rule5" && $0.bodyText.contains("AFTER-QUIET"))
+        }
+        #expect(
+            afterQuiet?.rule == "rule6",
+            "the message after an early --interrupt was sent along with the interrupted prompt; screen:\n\(screen(sandbox))")
+        waitForAnswer(sandbox, "after the quiet interrupt")
+
         // 4. stop, then resume: the same conversation continues.
         try sandbox.check("stop", agent)
         try sandbox.check("resume", agent, "RESUMED-TURN go on")
@@ -206,6 +246,16 @@ struct RealCLIScenario {
             try sandbox.check("config", "set", "profiles.docker.volumes", "[\"\(binary):/usr/local/bin/\(cli.name):ro\"]")
             // The server listens on the host's loopback.
             try sandbox.check("config", "set", "runtimes.docker.network", "host")
+        }
+        if let user {
+            try sandbox.repository.shareWithGroup(user)
+            try sandbox.check("config", "set", "runtimes.\(runtime.rawValue).run_as_user", "\(user):\(user)")
+            if cli.name == "claude" {
+                // Claude Code's root check is what IS_SANDBOX answers; a non-root agent does not need it.
+                try sandbox.check(
+                    "config", "set", "harness_configs.claude.env",
+                    #"{ANTHROPIC_BASE_URL: "\#(server.url)", DISABLE_AUTOUPDATER: "1", IS_SANDBOX: ""}"#)
+            }
         }
         try sandbox.check("templates", "create", "marked", "--global")
         try sandbox.home.write(".scion/templates/marked/agents.md", "Remember \(Self.instructionsMarker).\n")
@@ -269,6 +319,12 @@ struct RealCLIScenario {
                 #expect(!inspect.contains(cli.key), "the container's spec holds the key")
             }
         }
+    }
+
+    /// Runs argv in the agent's container (as the container's user).
+    func containerExec(_ sandbox: ScionSandbox, _ argv: [String]) throws -> String {
+        let container = Grove(directory: sandbox.path + "/.scion", isGlobal: false).runtimeName(for: agent)
+        return try Shell.check(["docker", "exec", container] + argv)
     }
 
     func lines(_ path: String) -> [String] {

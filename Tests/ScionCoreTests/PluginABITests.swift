@@ -29,6 +29,16 @@ struct PluginABITests {
         #expect(try harness.describe().interruptKey == "C-c")
     }
 
+    @Test("the HTTP runtimes load without libcurl, which they open at their first transfer", arguments: [
+        "ScionRuntimeDocker", "ScionRuntimePodman", "ScionRuntimeKubernetes",
+    ])
+    func httpRuntimesDoNotLinkLibcurl(library: String) throws {
+        let dynamicSection = try Shell.check(["readelf", "-d", BuildProducts.library(library)])
+        let needed = dynamicSection.split(separator: "\n").filter { $0.contains("(NEEDED)") }
+        #expect(!needed.isEmpty, "readelf listed no needed libraries for \(library)")
+        #expect(!needed.contains { $0.contains("libcurl") }, "\(library) links libcurl: \(needed)")
+    }
+
     @Test("a plugin error crosses as a status plus a JSON error with code and message")
     func errorsCrossTheBoundary() throws {
         let catalog = buildFolderCatalog()

@@ -27,3 +27,18 @@ public final class GitRepository: @unchecked Sendable {
         try git("branch", "--format=%(refname:short)").split(separator: "\n").map(String.init)
     }
 }
+
+extension GitRepository {
+    /// Shares the repository's git folders with group `gid` as git does
+    /// (`core.sharedRepository group`, group-writable, setgid folders), so an
+    /// agent running as another user of that group can commit
+    /// (runtimes.<name>.run_as_user; docs/runtimes/docker.md).
+    public func shareWithGroup(_ gid: UInt32) throws {
+        let gitDirectory = path + "/.git"
+        try git("config", "core.sharedRepository", "group")
+        let folders = ["objects", "refs", "logs"].map { gitDirectory + "/" + $0 }
+        try Shell.check(["chgrp", "-R", String(gid)] + folders)
+        try Shell.check(["chmod", "-R", "g+rwX"] + folders)
+        try Shell.check(["find"] + folders + ["-type", "d", "-exec", "chmod", "g+s", "{}", "+"])
+    }
+}

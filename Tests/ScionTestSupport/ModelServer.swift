@@ -13,6 +13,9 @@ public final class ModelServer: @unchecked Sendable {
         public var json: [String: Any] { fields }
         var fields: [String: Any]
         public static func text(_ text: String, delay: Double? = nil) -> Step { Step(["text": text], delay) }
+        /// A text answer after `delay` seconds in which nothing is streamed
+        /// (the other text steps with a delay stream a first piece at once).
+        public static func quietText(_ text: String, delay: Double) -> Step { Step(["text": text, "quiet": true], delay) }
         public static func shell(_ command: String, delay: Double? = nil) -> Step { Step(["shell": command], delay) }
         init(_ fields: [String: Any], _ delay: Double?) {
             self.fields = fields

@@ -60,6 +60,15 @@ public struct TestKubeCluster: Sendable {
         try Shell.run(["bash", TestKubeCluster.script] + arguments, environment: TestKubeCluster.environment(directory))
     }
 
+    /// Runs the cluster script for this cluster on behalf of a lease holder (`up` takes a
+    /// lease for it, `down` releases one; KUBE_TEST_CLUSTER_HOLDER).
+    @discardableResult
+    public func script(_ arguments: [String], holder: Int32) throws -> Shell.Result {
+        var env = TestKubeCluster.environment(directory)
+        env["KUBE_TEST_CLUSTER_HOLDER"] = String(holder)
+        return try Shell.run(["bash", TestKubeCluster.script] + arguments, environment: env)
+    }
+
     /// Runs kubectl against this cluster.
     @discardableResult
     public func kubectl(_ arguments: [String], context: String? = nil, input: String? = nil) throws -> Shell.Result {

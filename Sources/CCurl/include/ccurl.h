@@ -1,8 +1,15 @@
 /*
- * ccurl.h — typed wrappers over libcurl's variadic calls, which Swift cannot
- * call directly (curl_easy_setopt, curl_easy_getinfo). Everything else in
- * libcurl (curl_easy_init, curl_easy_perform, curl_easy_send/recv,
- * curl_slist_append, ...) is called from Swift as is.
+ * ccurl.h — libcurl for the plugins that talk HTTP, loaded on first use.
+ *
+ * libcurl and its dependency tree (TLS, HTTP/2, SSH, LDAP, Kerberos) cost
+ * several milliseconds to map and relocate, which every command that loads
+ * the docker or kubernetes plugin would pay even when it never talks to an
+ * engine (docs/performance.md). So the plugins do not link libcurl: this
+ * shim opens it with dlopen at the first transfer, runs curl_global_init
+ * once, and forwards each call. The header's types and constants come from
+ * <curl/curl.h>; only its functions are reached through here. The shim also
+ * gives typed forms of libcurl's variadic calls (curl_easy_setopt,
+ * curl_easy_getinfo), which Swift cannot call directly.
  */
 #ifndef CCURL_H
 #define CCURL_H
@@ -12,6 +19,26 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The file name the shim opens (Debian's libcurl4 and libcurl3-gnutls
+ * packages both install it). */
+#define CCURL_LIBRARY_NAME "libcurl.so.4"
+
+/* A new easy handle, or NULL: then ccurl_load_error() says why libcurl
+ * could not be loaded, or returns NULL if libcurl is there and curl itself
+ * refused. Thread-safe; the first call loads libcurl. */
+CURL *ccurl_easy_init(void);
+/* The dynamic loader's message when libcurl could not be loaded, or NULL. */
+const char *ccurl_load_error(void);
+
+void ccurl_easy_cleanup(CURL *curl);
+const char *ccurl_easy_strerror(CURLcode code);
+CURLcode ccurl_easy_send(CURL *curl, const void *buffer, size_t length, size_t *sent);
+CURLcode ccurl_easy_recv(CURL *curl, void *buffer, size_t length, size_t *received);
+/* As curl_slist_append; NULL (and the list unchanged) if libcurl is not loaded. */
+struct curl_slist *ccurl_slist_append(struct curl_slist *list, const char *text);
+/* As curl_slist_free_all; NULL is allowed. */
+void ccurl_slist_free_all(struct curl_slist *list);
 
 /* The shape of CURLOPT_WRITEFUNCTION / CURLOPT_HEADERFUNCTION /
  * CURLOPT_READFUNCTION callbacks. */

@@ -77,8 +77,11 @@ public struct AgentAuthority: Sendable {
     }
 
     /// Refuses `name` unless it is a descendant of the acting agent.
-    public func requireDescendant(_ name: String, lineage: Lineage, to operation: String, journal: AgentJournal? = nil) throws {
-        guard let actor, !lineage.isDescendant(name, of: actor) else { return }
+    /// `lineage` is read only when an agent acts (reading it decodes every record).
+    public func requireDescendant(_ name: String, lineage readLineage: @autoclosure () -> Lineage, to operation: String, journal: AgentJournal? = nil) throws {
+        guard let actor else { return }
+        let lineage = readLineage()
+        guard !lineage.isDescendant(name, of: actor) else { return }
         let whose = name == actor ? "itself" : lineage.isDescendant(actor, of: name) ? "its ancestor \(name)" : name
         let error = ScionError(
             .notPermitted,
@@ -90,18 +93,20 @@ public struct AgentAuthority: Sendable {
     /// Refuses a start that the `agents.*` limits do not allow. `parent`
     /// is the acting agent (nil for the user: only `max_per_grove` applies).
     public func checkStart(
-        name: String, profile: String, harnessConfig: String, limits: AgentLimits, lineage: Lineage,
-        groveCount: Int, journal: AgentJournal?
+        name: String, profile: String, harnessConfig: String, limits: AgentLimits, lineage readLineage: @autoclosure () -> Lineage,
+        groveCount: @autoclosure () -> Int, journal: AgentJournal?
     ) throws {
         func refuse(_ sentence: String, key: String) throws -> Never {
             let error = ScionError(.notPermitted, "cannot start agent \(name): \(sentence) (settings \(key))")
             journal?.refused(error.message)
             throw error
         }
-        if let limit = limits.maxPerGrove, groveCount >= limit {
-            try refuse("the grove already has \(groveCount) agents, its limit", key: AgentLimits.keys.maxPerGrove)
+        if let limit = limits.maxPerGrove {
+            let count = groveCount()
+            if count >= limit { try refuse("the grove already has \(count) agents, its limit", key: AgentLimits.keys.maxPerGrove) }
         }
         guard let actor else { return }
+        let lineage = readLineage()
         if let limit = limits.maxChildren {
             let children = lineage.children(of: actor)
             if children.count >= limit {

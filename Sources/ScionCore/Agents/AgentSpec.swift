@@ -82,10 +82,16 @@ public struct AgentSpec: Codable, Sendable, Equatable {
 
     /// The runtime's options for a call: the snapshot, with credential-like
     /// keys from today's settings of the same runtime.
-    func runtimeOptions(_ settings: Settings) -> [String: JSONValue] {
-        let today = settings.runtimes[runtime.name]
-        guard let today, today.type == runtime.type else { return runtime.options }
-        return runtime.options.merging(today.options.filter { Self.isCredentialLike($0.key) }) { $1 }
+    func runtimeOptions(_ settings: Settings) -> [String: JSONValue] { runtime.options(settings) }
+}
+
+extension AgentSpec.Runtime {
+    /// The options for a call: the snapshot, with credential-like keys
+    /// from today's settings of the same runtime.
+    func options(_ settings: Settings) -> [String: JSONValue] {
+        let today = settings.runtimes[name]
+        guard let today, today.type == type else { return options }
+        return options.merging(today.options.filter { AgentSpec.isCredentialLike($0.key) }) { $1 }
     }
 }
 
@@ -100,6 +106,15 @@ extension AgentStore {
         } catch {
             throw ScionError(.internal, "agent spec \(specPath(name)) is damaged: \(error); delete the file and scion resolves it again from the settings", cause: error)
         }
+    }
+
+    /// Only the spec's runtime (what `list` needs of every agent, without
+    /// decoding the rest); nil when the spec is missing or unreadable, and
+    /// the caller falls back to the whole spec, which says what is wrong.
+    func loadSpecRuntime(_ name: String) -> AgentSpec.Runtime? {
+        struct RuntimeOnly: Decodable { var runtime: AgentSpec.Runtime }
+        guard let data = FileManager.default.contents(atPath: specPath(name)) else { return nil }
+        return try? Self.decoder.decode(RuntimeOnly.self, from: data).runtime
     }
 
     public func saveSpec(_ spec: AgentSpec, for name: String) throws {

@@ -68,10 +68,15 @@ public struct AgentStore: Sendable {
         try AtomicFile.write(Self.encoder.encode(record), to: recordPath(record.name), durable: false)
     }
 
+    /// The names of the agent folders, sorted, without reading their records.
+    public func names() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: grove.agentsDirectory)) ?? []
+        return names.filter { !$0.hasPrefix(".") }.sorted()
+    }
+
     /// Every agent folder: its record, or nil where the record is missing.
     public func all() -> [(name: String, record: AgentRecord?)] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: grove.agentsDirectory)) ?? []
-        return names.filter { !$0.hasPrefix(".") }.sorted().map { name in
+        names().map { name in
             let record = FileManager.default.contents(atPath: recordPath(name)).flatMap {
                 try? Self.decoder.decode(AgentRecord.self, from: $0)
             }

@@ -37,16 +37,24 @@ public struct GroveBroker: Sendable {
     static var baseDirectory: String { "/tmp/scion-\(getuid())/broker" }
 
     /// Makes the agent's socket folder (mode 0700, owned by this user).
-    public func prepareSocketDirectory(for agent: String) throws -> String {
+    /// `user`: the agent's uid:gid when it is not the host user's
+    /// (run_as_user); the agent's own folder is then given to it, and the
+    /// broker gives it the socket in it, so it can connect.
+    public func prepareSocketDirectory(for agent: String, user: (uid: UInt32, gid: UInt32)? = nil) throws -> String {
         let directory = socketDirectory(for: agent)
         for path in ["/tmp/scion-\(getuid())", Self.baseDirectory, directory] {
             if mkdir(path, 0o700) != 0 && errno != EEXIST {
                 throw ScionError(.internal, "cannot make the broker folder \(path): \(String(cString: strerror(errno)))")
             }
             var info = stat()
-            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid() else {
+            let owners = path == directory ? [getuid()] + (user.map { [$0.uid] } ?? []) : [getuid()]
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR, owners.contains(info.st_uid) else {
                 throw ScionError(.permissionDenied, "\(path) is not a folder of this user: remove it, then start the agent again")
             }
+        }
+        let owner = user ?? (getuid(), getgid())
+        if chown(directory, owner.uid, owner.gid) != 0 {
+            throw ScionError(.permissionDenied, "cannot give the broker folder \(directory) to uid \(owner.uid): \(String(cString: strerror(errno)))")
         }
         return directory
     }

@@ -122,14 +122,20 @@ extension Orchestrator {
         var pane = try paneState(name, target, runtime)
         if pane.dead { throw Self.harnessExited(name, pane) }
         if interrupt {
-            let key = try harness(record.harness, wantedBy: "agent \(name)").describe().interruptKey
-            _ = try runtime.exec(target, ["tmux"] + Tmux.ifPaneAlive(layout, Tmux.sendKey(layout, key: key)))
+            let description = try harness(record.harness, wantedBy: "agent \(name)").describe()
+            _ = try runtime.exec(target, ["tmux"] + Tmux.ifPaneAlive(layout, Tmux.sendKey(layout, key: description.interruptKey)))
             // A harness the interrupt ends (the shell harness) needs a moment
             // to die; typing must not reach its dead pane.
             for _ in 0..<8 {
                 usleep(25_000)
                 pane = try paneState(name, target, runtime)
                 if pane.dead { throw Self.harnessExited(name, pane, interrupted: true) }
+            }
+            // A harness that puts the interrupted prompt back into its input
+            // box (Claude Code) would send it along with the message: empty
+            // the input first, with the keys its plugin declares.
+            if !description.clearInputKeys.isEmpty {
+                _ = try runtime.exec(target, ["tmux"] + Tmux.ifPaneAlive(layout, Tmux.sendKeys(layout, keys: description.clearInputKeys)))
             }
         }
         // New work ends a sticky activity (waiting_for_input, blocked,

@@ -62,6 +62,7 @@ extension Orchestrator {
     /// from the host's folder.
     public func list() throws -> [AgentStatus] {
         let entries = store.all()
+        let progress = startProgress(entries.compactMap(\.record))
         restartBrokerIfNeeded(entries.compactMap(\.record))
         // Keyed by runtime entry (Reconciler.key): what it reported.
         var reported: [String: [RuntimeAgent]] = [:]
@@ -74,9 +75,9 @@ extension Orchestrator {
         var runtimeOf: [String: (key: String, spec: AgentSpec.Runtime, options: [String: JSONValue])] = [:]
         // Only agents the runtimes are asked about need their spec read.
         for record in asked {
-            guard let spec = try? spec(for: record) else { continue }
-            let options = spec.runtimeOptions(settings)
-            runtimeOf[record.name] = (Reconciler.key(type: spec.runtime.type, options: options), spec.runtime, options)
+            guard let runtime = store.loadSpecRuntime(record.name) ?? (try? spec(for: record))?.runtime else { continue }
+            let options = runtime.options(settings)
+            runtimeOf[record.name] = (Reconciler.key(type: runtime.type, options: options), runtime, options)
         }
         var groups: [String: (spec: AgentSpec.Runtime, options: [String: JSONValue], records: [AgentRecord])] = [:]
         for record in asked {
@@ -135,7 +136,10 @@ extension Orchestrator {
             status.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
             return status
         }
-        addProgress(&statuses)
+        let progressByName = progress.wait()
+        for index in statuses.indices {
+            statuses[index].progress = progressByName[statuses[index].name]
+        }
         // Instances of this grove that no agent folder names.
         let known = Set(entries.map(\.name))
         for (key, agents) in reported.sorted(by: { $0.key < $1.key }) {
@@ -152,23 +156,21 @@ extension Orchestrator {
     }
 
     /// Ahead/behind its base and the dirty mark of every agent with a branch
-    /// and a finished worktree; the repository is opened once.
-    func addProgress(_ statuses: inout [AgentStatus]) {
-        guard !grove.isGlobal else { return }
-        let indices = statuses.indices.filter { index in
-            guard let record = statuses[index].record else { return false }
-            return record.branch != nil && record.phase != .provisioning
-        }
-        guard !indices.isEmpty, let repository = WorktreeManager.repositoryRoot(containing: grove.root) else { return }
-        let queries = indices.map { index -> WorktreeManager.ProgressQuery in
-            let record = statuses[index].record!
-            return WorktreeManager.ProgressQuery(
+    /// and a finished worktree, by agent name. Read on a thread of its own
+    /// while the runtimes answer: the dirty check opens every worktree.
+    func startProgress(_ records: [AgentRecord]) -> Blocking.Pending<[String: BranchProgress]> {
+        let measured = grove.isGlobal ? [] : records.filter { $0.branch != nil && $0.phase != .provisioning }
+        let queries = measured.map { record in
+            WorktreeManager.ProgressQuery(
                 source: WorktreeManager.AgentSource(
                     worktreeName: worktreeName(of: record), worktree: store.worktreePath(record.name), branch: record.branch!),
                 baseRef: record.baseRef, baseCommit: record.baseCommit)
         }
-        for (index, progress) in zip(indices, WorktreeManager(repositoryPath: repository).progress(queries)) {
-            statuses[index].progress = progress
+        let root = grove.root
+        return Blocking.start {
+            guard !queries.isEmpty, let repository = WorktreeManager.repositoryRoot(containing: root) else { return [:] }
+            let results = WorktreeManager(repositoryPath: repository).progress(queries)
+            return Dictionary(zip(measured.map(\.name), results), uniquingKeysWith: { first, _ in first })
         }
     }
 

@@ -121,7 +121,7 @@ public final class Orchestrator: Sendable {
         try withExtendedLifetime(startsLock) {
             try authority.checkStart(
                 name: request.name, profile: configuration.profile.name, harnessConfig: configuration.harnessConfig.name,
-                limits: settings.agents, lineage: lineage, groveCount: store.all().count,
+                limits: settings.agents, lineage: lineage, groveCount: store.names().count,
                 journal: authority.actor.map(journal))
             try store.reserve(request.name)
         }

@@ -98,16 +98,21 @@ struct RunSpecBuilder {
         env.merge(auth.env) { $1 }
         var mounts = try AgentConfiguration.mounts(configuration.volumes, relativeTo: grove.root, settings: settings.tree)
             + helper.mounts(isolated: capabilities.isolated)
+        let hostName = context.environment["USER"] ?? "scion"
+        let user = capabilities.isolated ? ContainerUser(options: configuration.runtime.options, hostName: hostName) : nil
         if capabilities.isolated && capabilities.sharesHostPaths {
             // The agent's own broker socket: its `scion` runs on the host as this agent.
             let broker = orchestrator.broker
-            let directory = try broker.prepareSocketDirectory(for: record.name)
+            let directory = try broker.prepareSocketDirectory(
+                for: record.name, user: user.flatMap { $0.differsFromHost ? ($0.uid, $0.gid) : nil })
             mounts.append(RunSpec.Mount(source: directory, target: BrokerWire.containerDirectory, readOnly: true))
             env[BrokerWire.socketVariable] = BrokerWire.containerSocket
             try broker.ensureRunning(scionPath: context.executablePath, environment: context.environment)
         }
+        var sharedGitDirectory: String?
         if let repository = WorktreeManager.repositoryRoot(containing: grove.root), !grove.isGlobal {
             let gitDirectory = try WorktreeManager(repositoryPath: repository).commonDirectory()
+            sharedGitDirectory = gitDirectory
             if capabilities.isolated {
                 mounts += try ContainerGitView(
                     commonDirectory: gitDirectory, worktreeName: worktreeName(of: record),
@@ -125,11 +130,16 @@ struct RunSpecBuilder {
             // The worktree's links to the checkout's folders resolve in the container too.
             mounts += (agentSpec.linkedFolders ?? []).map { RunSpec.Mount(source: $0, target: $0) }
         }
+        if let user, capabilities.sharesHostPaths {
+            try user.prepare(
+                agent: record.name, branch: record.branch, home: record.home, worktree: record.worktree, gitDirectory: sharedGitDirectory,
+                adminFolder: sharedGitDirectory.map { $0 + "/worktrees/" + worktreeName(of: record) })
+        }
         return RunSpec(
             name: runtimeName(of: record), agent: record.name, grove: grove.name, image: record.image,
             command: command, env: env, secretEnv: auth.env.keys.sorted(), labels: labels(record),
             workdir: record.worktree, home: record.home, mounts: mounts, resources: configuration.profile.resources,
-            user: RunSpec.User(uid: getuid(), gid: getgid(), name: context.environment["USER"] ?? "scion"),
+            user: user?.runSpecUser ?? RunSpec.User(uid: getuid(), gid: getgid(), name: hostName),
             session: SessionLayout(configFile: home.tmuxConfigPath), runtimeConfig: configuration.runtime.options)
     }
 }

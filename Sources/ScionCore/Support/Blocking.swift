@@ -42,6 +42,39 @@ public enum Blocking {
         return results.values
     }
 
+    /// Starts `work` on a thread of its own and returns at once; `wait()`
+    /// blocks until its result is there. For independent work a blocking
+    /// operation overlaps with its own (`list` reads the worktrees while the
+    /// runtimes answer).
+    public static func start<R: Sendable>(_ work: @escaping @Sendable () -> R) -> Pending<R> {
+        let pending = Pending<R>()
+        let thread = Thread { pending.finish(work()) }
+        thread.name = "scion-background"
+        thread.start()
+        return pending
+    }
+
+    public final class Pending<R: Sendable>: @unchecked Sendable {
+        private let done = DispatchSemaphore(value: 0)
+        private let lock = NSLock()
+        private var result: R?
+
+        fileprivate init() {}
+
+        fileprivate func finish(_ value: R) {
+            lock.withLock { result = value }
+            done.signal()
+        }
+
+        /// The result; blocks the calling thread until `work` has returned.
+        public func wait() -> R {
+            if let value = lock.withLock({ result }) { return value }
+            done.wait()
+            done.signal()
+            return lock.withLock { result! }
+        }
+    }
+
     private final class Slots<R>: @unchecked Sendable {
         private let lock = NSLock()
         private var storage: [R?]

@@ -33,9 +33,19 @@ extension WorktreeManager {
         }
     }
 
-    /// Each query's progress, with the repository opened once; a query
-    /// whose branch or base cannot be read gets nil counts.
+    /// Each query's progress; a query whose branch or base cannot be read
+    /// gets nil counts. The queries are split among the machine's cores,
+    /// each part with the repository opened once (a libgit2 repository is
+    /// not shared between threads): the dirty check reads every worktree.
     public func progress(_ queries: [ProgressQuery]) -> [BranchProgress] {
+        let width = min(ProcessInfo.processInfo.activeProcessorCount, 4, max(1, queries.count / 8))
+        guard width > 1 else { return progressInOneRepository(queries) }
+        let size = (queries.count + width - 1) / width
+        let parts = stride(from: 0, to: queries.count, by: size).map { Array(queries[$0..<min($0 + size, queries.count)]) }
+        return Blocking.map(parts, width: parts.count) { part in progressInOneRepository(part) }.flatMap { $0 }
+    }
+
+    private func progressInOneRepository(_ queries: [ProgressQuery]) -> [BranchProgress] {
         (try? withRepository { repository in
             queries.map { query in
                 var progress = BranchProgress()

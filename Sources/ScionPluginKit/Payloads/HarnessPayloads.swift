@@ -23,17 +23,35 @@ public struct HarnessDescription: Codable, Sendable, Equatable {
     /// The tmux key that interrupts the harness (for example "Escape", "C-c").
     public var interruptKey: String
     public var supportsResume: Bool
+    /// tmux keys sent after the interrupt key, before the next message is
+    /// typed, to empty the harness's input line (optional; none by default).
+    /// For a harness that puts an interrupted prompt back into its input
+    /// box, where the next message would be typed after it (issue 14).
+    public var clearInputKeys: [String]
 
-    public init(plugin: PluginDescription, authMethods: [AuthMethod], interruptKey: String, supportsResume: Bool) {
+    public init(
+        plugin: PluginDescription, authMethods: [AuthMethod], interruptKey: String, supportsResume: Bool,
+        clearInputKeys: [String] = []
+    ) {
         self.plugin = plugin
         self.authMethods = authMethods
         self.interruptKey = interruptKey
         self.supportsResume = supportsResume
+        self.clearInputKeys = clearInputKeys
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        plugin = try container.decode(PluginDescription.self, forKey: .plugin)
+        authMethods = try container.decode([AuthMethod].self, forKey: .authMethods)
+        interruptKey = try container.decode(String.self, forKey: .interruptKey)
+        supportsResume = try container.decode(Bool.self, forKey: .supportsResume)
+        clearInputKeys = try container.decodeIfPresent([String].self, forKey: .clearInputKeys) ?? []
     }
 
     enum CodingKeys: String, CodingKey {
         case plugin, authMethods = "auth_methods", interruptKey = "interrupt_key"
-        case supportsResume = "supports_resume"
+        case supportsResume = "supports_resume", clearInputKeys = "clear_input_keys"
     }
 }
 

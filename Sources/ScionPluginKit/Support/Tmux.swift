@@ -99,7 +99,12 @@ public enum Tmux {
     }
 
     public static func sendKey(_ layout: SessionLayout, key: String) -> [String] {
-        ["send-keys", "-t", layout.agentTarget, key]
+        sendKeys(layout, keys: [key])
+    }
+
+    /// Presses `keys` (tmux key names) in the agent window, in order.
+    public static func sendKeys(_ layout: SessionLayout, keys: [String]) -> [String] {
+        ["send-keys", "-t", layout.agentTarget] + keys
     }
 
     /// tmux arguments as one command string for `if-shell` (each argument
