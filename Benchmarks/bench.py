@@ -22,6 +22,12 @@ Measures (wall clock, median of N runs, release build):
           `docker|podman run -d` of the same image + `git worktree add`, ten
           agents in parallel vs ten raw runs in parallel, and `scion list`
           with 50 running containers vs `docker|podman ps`
+  kube_list / kube_start / kube_sync (with --kubeconfig, or the test
+          cluster of scripts/kube-test-cluster.sh when --only names them):
+          `scion list` with 100 agents on -p remote (the grove broker's
+          follower current, so no exec per pod), `scion start -p remote`
+          split into the pod's own start and scion's work, and `sync from`
+          / `sync to` of a 1,000-file worktree
 
 Usage: Benchmarks/bench.py [--bin DIR] [--runs N] [--engines]
 """
@@ -264,6 +270,110 @@ def bench_engine(scion, engine, image, runs, list_count=50):
             subprocess.run([engine, "rm", "-f", *ids], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         repo.close()
 
+class KubeRepo(Repo):
+    """A grove whose active profile is `remote`, on the cluster of `kubeconfig`."""
+    def __init__(self, scion, kubeconfig, files=0):
+        self.kubeconfig = kubeconfig
+        super().__init__(scion, files=files)
+        self.env["KUBECONFIG"] = kubeconfig
+        self.sc("config", "set", "active_profile", "remote")
+        self.sc("config", "set", "harness_configs.shell.image", "scion-test:latest")
+
+    def kubectl(self, *args):
+        return run(["kubectl", *args], env=dict(os.environ, KUBECONFIG=self.kubeconfig))
+
+    def start_parallel(self, names, width=6):
+        for i in range(0, len(names), width):
+            procs = [subprocess.Popen([self.scion, "start", n, "--harness", "shell", "sleep 3600"], cwd=self.path,
+                                      env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                     for n in names[i:i + width]]
+            failures = [p.communicate()[1] for p in procs if p.wait() != 0]
+            if failures:
+                raise SystemExit(f"kube: {len(failures)} parallel starts failed: {failures[0]}")
+
+def kubeconfig_of(args, root):
+    if args.kubeconfig:
+        return args.kubeconfig
+    line = run([os.path.join(root, "scripts", "kube-test-cluster.sh"), "up"]).stdout.strip().splitlines()[-1]
+    if not line.startswith("KUBECONFIG="):
+        raise SystemExit("scripts/kube-test-cluster.sh up did not print KUBECONFIG=...")
+    return line[len("KUBECONFIG="):]
+
+def bench_kube_list(scion, kubeconfig, runs, count=100):
+    repo = KubeRepo(scion, kubeconfig)
+    try:
+        names = [f"k{i}" for i in range(count)]
+        started = time.perf_counter()
+        repo.start_parallel(names)
+        start_s = time.perf_counter() - started
+        # The follower is current for every agent once follower.json names its pod.
+        deadline = time.time() + 120
+        agents_dir = os.path.join(repo.path, ".scion", "agents")
+        while time.time() < deadline:
+            current = sum(1 for n in names if os.path.exists(os.path.join(agents_dir, n, "remote", "follower.json")))
+            if current == count:
+                break
+            time.sleep(1)
+        samples = [timed([scion, "list"], cwd=repo.path, env=repo.env) for _ in range(runs)]
+        json_samples = [timed([scion, "list", "--format", "json"], cwd=repo.path, env=repo.env) for _ in range(runs)]
+        raw = [timed(["kubectl", "get", "pods", "-l", "scion.agent=true", "-o", "name"],
+                     env=dict(os.environ, KUBECONFIG=kubeconfig)) for _ in range(runs)]
+        # Without the follower (its broker just killed): one exec per pod, as before.
+        lock = os.path.join(repo.path, ".scion", "broker.lock")
+        unfollowed = []
+        for _ in range(min(runs, 3)):
+            try:
+                os.kill(int(open(lock).read().strip()), 9)
+                time.sleep(0.5)
+            except (OSError, ValueError):
+                pass
+            unfollowed.append(timed([scion, "list"], cwd=repo.path, env=repo.env))
+        return {"agents": count, "followed": current, "start_all_s": start_s, "list_ms": median(samples),
+                "list_json_ms": median(json_samples), "kubectl_get_pods_ms": median(raw),
+                "list_without_follower_ms": median(unfollowed)}
+    finally:
+        repo.close()
+
+def bench_kube_start(scion, kubeconfig, runs):
+    """scion's own share of a start: total minus the plugin's pod-running
+    time, from its --debug line `started POD in N ms (pod running after M ms, ...)`."""
+    repo = KubeRepo(scion, kubeconfig)
+    total, pod, workspace = [], [], []
+    try:
+        for i in range(runs):
+            start = time.perf_counter()
+            result = subprocess.run([scion, "--debug", "start", f"s{i}", "--harness", "shell", "sleep 600"], cwd=repo.path,
+                                    env=repo.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            total.append((time.perf_counter() - start) * 1000)
+            found = re.search(r"started \S+ in (\d+) ms \(pod running after (\d+) ms, workspace and session (\d+) ms\)", result.stderr)
+            if result.returncode != 0 or not found:
+                raise SystemExit(f"kube start failed or logged no timing: {result.stderr[-500:]}")
+            pod.append(int(found.group(2)))
+            workspace.append(int(found.group(3)))
+        return {"start_ms": median(total), "pod_running_ms": median(pod), "workspace_and_session_ms": median(workspace),
+                "overhead_over_pod_ms": median(total) - median(pod)}
+    finally:
+        repo.close()
+
+def bench_kube_sync(scion, kubeconfig, runs, files=1000):
+    repo = KubeRepo(scion, kubeconfig, files=files)
+    try:
+        start = time.perf_counter()
+        repo.sc("start", "big", "--harness", "shell", "sleep 3600")
+        start_ms = (time.perf_counter() - start) * 1000
+        pod = json.loads(repo.sc("list", "--format", "json").stdout)[0]["handle"]
+        froms, tos = [], []
+        for i in range(runs):
+            # A commit in the pod touching every file, then home.
+            repo.kubectl("exec", pod, "-c", "agent", "--", "sh", "-c",
+                         f"for f in $(git ls-files); do echo {i} >> \"$f\"; done; git commit -qam pod-{i}")
+            froms.append(timed([scion, "sync", "from", "big"], cwd=repo.path, env=repo.env))
+            worktree = os.path.join(repo.path, ".scion", "agents", "big", "workspace")
+            run(["sh", "-c", f"for f in $(git ls-files); do echo h{i} >> \"$f\"; done; git commit -qam host-{i}"], cwd=worktree)
+            tos.append(timed([scion, "sync", "to", "big"], cwd=repo.path, env=repo.env))
+        return {"files": files, "start_ms": start_ms, "sync_from_ms": median(froms), "sync_to_ms": median(tos)}
+    finally:
+        repo.close()
 def bench_kube_pods(bin_dir, root, count=50, listed=100):
     """The Kubernetes test cluster's kubelet against the engine, measured the same way at
     the same moment: `count` pods from one `kubectl create -f` until `kubectl wait` sees
@@ -393,7 +503,10 @@ def main():
     parser.add_argument("--bin", default=None, help="folder with scion and the plugins (default: release build)")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--engines", action="store_true", help="also benchmark docker and podman")
-    parser.add_argument("--only", default=None, help="comma-separated: start,start1k,worktree,diff,version,plugins_ms,calls,list,kubepods,broker (kubepods and broker only when asked)")
+    parser.add_argument("--only", default=None, help="comma-separated: start,start1k,worktree,diff,version,plugins_ms,calls,list,"
+                        "kubepods,broker,kube_list,kube_start,kube_sync (kubepods and broker only when asked; the kube_* ones when asked or with --kubeconfig)")
+    parser.add_argument("--kubeconfig", default=None, help="a cluster for the kube_* benchmarks (default: the test cluster)")
+    parser.add_argument("--kube-agents", type=int, default=100, help="agents for kube_list")
     args = parser.parse_args()
     bin_dir = args.bin or run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root).stdout.strip()
     scion = os.path.join(bin_dir, "scion")
@@ -412,8 +525,16 @@ def main():
         # Issue 11: needs docker and the test image (scripts/test-env.sh); only with --only broker.
         "broker": lambda: bench_broker(scion, args.runs),
     }
+    # Issue 10: the kube_* benchmarks, on the test cluster or --kubeconfig's.
+    kube = {
+        "kube_list": lambda: bench_kube_list(scion, kubeconfig_of(args, root), min(args.runs, 10), args.kube_agents),
+        "kube_start": lambda: bench_kube_start(scion, kubeconfig_of(args, root), min(args.runs, 5)),
+        "kube_sync": lambda: bench_kube_sync(scion, kubeconfig_of(args, root), min(args.runs, 5)),
+    }
     only_when_asked = {"kubepods", "broker"}
-    wanted = args.only.split(",") if args.only else [name for name in benches if name not in only_when_asked]
+    wanted = args.only.split(",") if args.only else (
+        [name for name in benches if name not in only_when_asked] + (list(kube) if args.kubeconfig else []))
+    benches.update(kube)
     results = {name: benches[name]() for name in wanted if name in benches}
     if args.engines:
         results["docker"] = bench_engine(scion, "docker", "scion-test:latest", min(args.runs, 8))

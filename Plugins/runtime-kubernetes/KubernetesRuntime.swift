@@ -195,7 +195,7 @@ struct KubernetesRuntime: RuntimePlugin {
 
     func readAgentFile(_ request: AgentFileRequest) throws -> AgentFileContents {
         let client = try client(request.runtimeConfig)
-        return try AgentFiles(client: client, pod: podName(request.name, request.handle)).read(request.checkedPath(), offset: request.offset ?? 0)
+        return try AgentFiles(client: client, pod: podName(request.name, request.handle)).read(request.checkedPath(), offset: request.offset ?? 0, waitSeconds: request.waitSeconds ?? 0)
     }
 
     func writeAgentFile(_ request: AgentFileRequest) throws {

@@ -198,14 +198,30 @@ struct AgentFiles {
     let client: KubeClient
     let pod: String
 
-    /// A missing file, or no pod, is `exists: false`.
-    func read(_ path: String, offset: UInt64) throws -> AgentFileContents {
+    /// `sh -c` with $1 the path, $2 the offset, $3 seconds to wait: the
+    /// size on one line, then the bytes from the offset.
+    static let readScript = """
+        f="$HOME/$1"
+        if [ "$3" -gt 0 ] && { [ ! -f "$f" ] || [ "$(wc -c < "$f")" -eq "$2" ]; }; then
+          timeout "$3" tail -c +$(($2 + 1)) -F "$f" 2>/dev/null | head -c 1 >/dev/null
+        fi
+        [ -f "$f" ] || exit 3; wc -c < "$f"; tail -c +$(($2 + 1)) "$f"
+        """
+
+    /// A missing file, or no pod, is `exists: false`. With `waitSeconds`,
+    /// a file exactly `offset` long, or missing, is first waited on (GNU
+    /// tail -F, which wakes on inotify, follows a file that appears, and
+    /// ends as soon as one new byte is read), so the exec is a long poll
+    /// that answers when the agent writes.
+    func read(_ path: String, offset: UInt64, waitSeconds: Int = 0) throws -> AgentFileContents {
+        let wait = max(0, min(waitSeconds, 60))
         let outcome: ExecOutcome
         do {
             outcome = try client.exec(
                 pod: pod, container: PodPlan.containerName,
-                argv: ["sh", "-c", "f=\"$HOME/$1\"; [ -f \"$f\" ] || exit 3; wc -c < \"$f\"; tail -c +$(($2 + 1)) \"$f\"", "scion", path, String(offset)],
-                retries: 2)
+                argv: ["sh", "-c", Self.readScript, "scion", path, String(offset), String(wait)],
+                // A long poll whose stream hangs (a restarted server) ends soon after its wait.
+                timeoutSeconds: Double(wait) + 30, retries: 2)
         } catch let error as PluginError where error.code == .notFound {
             return AgentFileContents(exists: false)
         }

@@ -20,11 +20,14 @@ final class BrokerService: Service, Sendable {
     let idleLimit = 10
     private let listeners = Listeners()
     private let shared = SharedRuns()
+    /// Issue 10: follows the grove's remote agents (RemoteFollower.swift).
+    let follower: RemoteFollower
 
     init(broker: GroveBroker, scionPath: String, logger: Logger) {
         self.broker = broker
         self.scionPath = scionPath
         self.logger = logger
+        follower = RemoteFollower(broker: broker, scionPath: scionPath, logger: logger)
     }
 
     func run() async throws {
@@ -34,6 +37,7 @@ final class BrokerService: Service, Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             var idleScans = 0
             var scans = 0
+            group.addTask { await self.follower.run() }
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 let agents = try await Blocking.run { [broker] in Self.servedAgents(broker) }
                 for agent in agents where !self.listeners.contains(agent.name) {
@@ -47,12 +51,13 @@ final class BrokerService: Service, Sendable {
                 if scans % 4 == 0, agents.contains(where: { $0.parent != nil }) {
                     try await Blocking.run { [self] in self.notifyParents() }
                 }
-                let busy = !agents.isEmpty || self.listeners.activeConnections > 0
+                let busy = !agents.isEmpty || self.listeners.activeConnections > 0 || self.follower.isBusy
                 idleScans = busy ? 0 : idleScans + 1
                 if idleScans >= idleLimit { break }
                 try? await Task.sleep(for: interval)
             }
             self.listeners.closeAll()
+            self.follower.stop()
         }
     }
 

@@ -276,6 +276,9 @@ final class Cluster: Sendable {
         var object = input
         switch resource {
         case "pods":
+            if let sidecar = faults.sidecar(forLabels: object.at("metadata.labels")?.object ?? [:]) {
+                object.set("spec.containers", .array((object.at("spec.containers")?.array ?? []) + [sidecar]))
+            }
             try Pods.validateAndDefault(&object)
             try await Quotas.admit(store: store, namespace: ns, pod: object)
         case "namespaces":

@@ -7,6 +7,9 @@ import Synchronization
 ///   {"dropWatches": true, "dropExecs": true}
 ///   {"compact": true}     (forget watch history: an old resourceVersion then gets 410 Gone)
 ///   {"reset": true}
+///   {"injectSidecar": {"selector": {"scion.name": "web"}, "container": {"name": "istio-proxy", ...}}}
+///       (a mutating admission, as Istio's injector: every new pod whose labels
+///       match the selector gets the container appended; `{"injectSidecar": {}}` stops it)
 final class Faults: Sendable {
     struct ErrorPlan: Sendable {
         var code: Int
@@ -19,6 +22,7 @@ final class Faults: Sendable {
         var error: ErrorPlan?
         var latencyMs: Int = 0
         var execSessions: [UUID: @Sendable () -> Void] = [:]
+        var sidecar: (selector: [String: JSON], container: JSON)?
     }
 
     private let state = Mutex(State())
@@ -31,6 +35,14 @@ final class Faults: Sendable {
                                     retryAfter: e["retryAfter"]?.int.map(Int.init), pathPrefix: e["pathPrefix"]?.string ?? "/api")
             }
             if let latency = body["latencyMs"]?.int { s.latencyMs = Int(latency) }
+            if let injection = body["injectSidecar"] {
+                if let container = injection["container"], let selector = injection["selector"]?.object, !selector.isEmpty {
+                    s.sidecar = (selector, container)
+                } else {
+                    s.sidecar = nil
+                }
+            }
+            if body["reset"]?.bool == true { s.sidecar = nil }
         }
         if body["dropExecs"]?.bool == true {
             let sessions = state.withLock { s in
@@ -42,6 +54,14 @@ final class Faults: Sendable {
     }
 
     var latencyMs: Int { state.withLock { $0.latencyMs } }
+
+    /// The container to inject into a new pod with these labels, if any.
+    func sidecar(forLabels labels: [String: JSON]) -> JSON? {
+        state.withLock { s in
+            guard let sidecar = s.sidecar, sidecar.selector.allSatisfy({ labels[$0.key] == $0.value }) else { return nil }
+            return sidecar.container
+        }
+    }
 
     /// The injected failure for this request, if one is due.
     func injectedError(path: String) -> APIError? {

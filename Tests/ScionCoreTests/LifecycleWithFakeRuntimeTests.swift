@@ -43,12 +43,13 @@ struct LifecycleWithFakeRuntimeTests {
                 """)
         }
 
-        func orchestrator(profile: String? = nil) throws -> Orchestrator {
+        /// `executablePath`: the scion whose folder holds the grove broker (the test binary's by default).
+        func orchestrator(profile: String? = nil, executablePath: String = ScionContext.currentExecutable()) throws -> Orchestrator {
             var overrides: [SettingsLoader.Override] = []
             if let profile { overrides.append(SettingsLoader.Override(path: "active_profile", value: profile, flag: "--profile")) }
             let context = ScionContext(
                 environment: ["HOME": home.path, "PATH": "/usr/bin:/bin", "USER": "tester"],
-                workingDirectory: folder.path, groveOverride: folder.path, overrides: overrides)
+                workingDirectory: folder.path, executablePath: executablePath, groveOverride: folder.path, overrides: overrides)
             return try Orchestrator(context: context, drivers: runtime.registry())
         }
 
@@ -162,7 +163,8 @@ struct LifecycleWithFakeRuntimeTests {
     @Test("for a runtime that does not share the host's paths, activity comes from events read through the runtime and messages are journaled through it; the host's folder is never read")
     func agentFilesThroughTheRuntime() throws {
         let world = try World(sharesHostPaths: false)
-        let orchestrator = try world.orchestrator()
+        // No grove broker beside this "scion": nothing follows the agent, list reads through the runtime.
+        let orchestrator = try world.orchestrator(executablePath: world.folder.path + "/no-such-bin/scion")
         let record = try orchestrator.start(StartRequest(name: "far"))
         let name = try #require(world.runtime.instances.keys.first)
         #expect(world.runtime.calls("write_agent_file").count == 1, "the previous run's events were not reset through the runtime")

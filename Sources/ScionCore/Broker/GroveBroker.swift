@@ -158,7 +158,10 @@ extension Orchestrator {
     /// The next host command after a killed broker starts it again, when a
     /// running agent has a broker socket folder (a container agent).
     func restartBrokerIfNeeded(_ records: [AgentRecord]) {
-        guard records.contains(where: { $0.phase == .running && broker.hasSocketDirectory(for: $0.name) }) else { return }
+        guard records.contains(where: { $0.phase == .running && broker.hasSocketDirectory(for: $0.name) }) else {
+            ensureFollower(records)
+            return
+        }
         do {
             try broker.ensureRunning(scionPath: context.executablePath, environment: context.environment)
         } catch {

@@ -29,6 +29,12 @@ extension Orchestrator {
             remote = remoteFiles(record)
         }
         guard let (driver, target) = remote else { return EventLog(home: record.home) }
+        // The grove broker's copy, while its follower is current for this
+        // instance: no exec per pod (ActivityCache).
+        let cache = ActivityCache(store: store, name: record.name)
+        if let follower = cache.current(handle: target.handle) {
+            return EventLog(home: record.home) { offset in cache.read(from: offset, follower: follower) }
+        }
         return EventLog(home: record.home) { offset in
             try driver.readAgentFile(target, path: AgentEvents.relativePath, offset: offset)
         }
@@ -48,6 +54,8 @@ extension Orchestrator {
     func resetEvents(_ record: AgentRecord, runtime: any RuntimeDriver, sharesHostPaths: Bool) throws {
         try EventLog(home: record.home).reset()
         if !sharesHostPaths {
+            // Marks the agent as one the grove broker follows (ActivityCache).
+            try ActivityCache(store: store, name: record.name).prepare()
             try runtime.writeAgentFile(
                 target(record, handle: record.handle ?? ""), path: AgentEvents.relativePath, data: Data(), append: false)
         }

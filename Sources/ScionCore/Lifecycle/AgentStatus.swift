@@ -211,6 +211,7 @@ extension Orchestrator {
         case .missing?, nil:
             status.phase = .error
             status.detail = "its \(record.runtimeType) instance is gone; delete or resume it"
+                + (lastSyncNote(record).map { "; \($0)" } ?? "")
         }
         status.exitCode = runtimeAgent?.exitCode
         let activity = status.phase == .running ? liveActivity(record, exitCode: status.exitCode, log: eventLog?() ?? self.eventLog(record)) : EventLog(home: record.home).stored

@@ -260,6 +260,7 @@ public final class Orchestrator: Sendable {
             record.startedAt = Date()
             try store.save(record)
             logger.debug("agent \(name) running with handle \(result.handle)")
+            ensureFollower([record])
             return record
         } catch {
             record.phase = .error

@@ -22,6 +22,7 @@ extension Orchestrator {
         }
         do {
             try driver.sync(target(record, handle: handle), direction: direction, workdir: record.worktree, progress: progress)
+            if direction == .from { recordSync(record, periodic: false) }
         } catch {
             throw ScionError.wrap(error, "cannot sync agent \(name) \(direction.rawValue == "to" ? "to its pod" : "from its pod")")
         }
@@ -39,6 +40,7 @@ extension Orchestrator {
         }
         do {
             try driver.sync(target, direction: .from, workdir: record.worktree, progress: nil)
+            recordSync(record, periodic: false)
         } catch {
             throw ScionError.wrap(error, "cannot bring agent \(record.name)'s commits home before removing its pod")
         }

@@ -30,6 +30,9 @@ public protocol RuntimeDriver: Sendable {
     /// A file of the agent's home (`path` relative to it) from `offset`;
     /// nil when it does not exist. For runtimes that do not share the host's paths.
     func readAgentFile(_ target: AgentTarget, path: String, offset: UInt64) throws -> AgentFileContents?
+    /// The same read, waiting up to `waitSeconds` for the file to grow past
+    /// `offset` (a long poll; runtimes that cannot wait answer at once).
+    func readAgentFile(_ target: AgentTarget, path: String, offset: UInt64, waitSeconds: Int) throws -> AgentFileContents?
     /// Writes (or appends to) a file of the agent's home.
     func writeAgentFile(_ target: AgentTarget, path: String, data: Data, append: Bool) throws
     /// Moves the agent's branch between the host's worktree and a remote
@@ -38,6 +41,10 @@ public protocol RuntimeDriver: Sendable {
 }
 
 extension RuntimeDriver {
+    public func readAgentFile(_ target: AgentTarget, path: String, offset: UInt64, waitSeconds: Int) throws -> AgentFileContents? {
+        try readAgentFile(target, path: path, offset: offset)
+    }
+
     /// The target with this driver's options, whatever the caller passed.
     public func bound(_ target: AgentTarget) -> AgentTarget {
         var target = target
@@ -117,6 +124,11 @@ public struct PluginRuntimeDriver: RuntimeDriver {
 
     public func readAgentFile(_ target: AgentTarget, path: String, offset: UInt64) throws -> AgentFileContents? {
         let answer = try client.readAgentFile(AgentFileRequest(target: bound(target), path: path, offset: offset))
+        return answer.exists ? answer : nil
+    }
+
+    public func readAgentFile(_ target: AgentTarget, path: String, offset: UInt64, waitSeconds: Int) throws -> AgentFileContents? {
+        let answer = try client.readAgentFile(AgentFileRequest(target: bound(target), path: path, offset: offset, waitSeconds: waitSeconds))
         return answer.exists ? answer : nil
     }
 

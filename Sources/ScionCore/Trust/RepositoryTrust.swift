@@ -29,7 +29,7 @@ public struct UntrustedValue: Sendable, Equatable, Encodable {
 /// `~/.scion`, `SCION_*` variables and flags are always trusted.
 public enum RepositoryTrust {
     /// Runtime keys that only tune a container engine the user chose.
-    static let harmlessRuntimeKeys: Set<String> = ["type", "init", "start_timeout", "api_version"]
+    static let harmlessRuntimeKeys: Set<String> = ["type", "init", "start_timeout", "api_version", "sync_interval"]
 
     /// Removes from an untrusted grove settings layer every value that
     /// needs trust. `hostProcessProfiles` are the profiles whose agents run

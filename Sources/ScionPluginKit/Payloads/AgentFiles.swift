@@ -18,6 +18,11 @@ public struct AgentFileRequest: Codable, Sendable, Equatable {
     public var data: Data?
     /// Append instead of replacing (write only).
     public var append: Bool?
+    /// Read only: when the file is no longer than `offset`, wait up to this
+    /// many seconds for it to grow before answering (a long poll: the grove
+    /// broker follows a remote agent's events this way). A runtime that
+    /// cannot wait answers at once, as without it.
+    public var waitSeconds: Int?
 
     public init(target: AgentTarget, path: String, offset: UInt64? = nil, data: Data? = nil, append: Bool? = nil) {
         self.name = target.name
@@ -28,6 +33,12 @@ public struct AgentFileRequest: Codable, Sendable, Equatable {
         self.offset = offset
         self.data = data
         self.append = append
+    }
+
+    /// A read that waits up to `waitSeconds` for the file to grow past `offset`.
+    public init(target: AgentTarget, path: String, offset: UInt64, waitSeconds: Int) {
+        self.init(target: target, path: path, offset: offset)
+        self.waitSeconds = waitSeconds
     }
 
     /// The path, checked: relative, without `..` or empty components.
@@ -41,6 +52,7 @@ public struct AgentFileRequest: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", name, handle, runtimeConfig = "runtime_config", home, path, offset, data, append
+        case waitSeconds = "wait_seconds"
     }
 }
 
