@@ -88,7 +88,7 @@ final class RemoteFollower: Sendable {
                         try agent.cache.restart(&follower)
                         continue
                     }
-                    try agent.cache.record(&follower, appending: contents.data)
+                    try agent.cache.record(&follower, appending: contents.data, asked: asked)
                 } else {
                     // No events file. Answered at once: is the pod still there?
                     // (After a wait in the pod for the file to appear, it is.)
@@ -100,7 +100,7 @@ final class RemoteFollower: Sendable {
                             return
                         }
                     }
-                    try agent.cache.record(&follower, appending: Data())
+                    try agent.cache.record(&follower, appending: Data(), asked: asked)
                 }
                 failures = 0
                 // A runtime that cannot wait answers at once: at most one read a second.

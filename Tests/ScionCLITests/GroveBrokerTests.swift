@@ -125,15 +125,18 @@ struct GroveBrokerTests {
         }
 
         try sandbox.check("list")  // starts the broker again, which sweeps
-        #expect(Shell.eventually(timeout: 10) { !FileManager.default.fileExists(atPath: ghost) }, "the broker's start left the gone agent's folder")
-        #expect(!FileManager.default.fileExists(atPath: ghost + ".owner"))
+        // The folder goes first, then its note.
+        #expect(Shell.eventually(timeout: 10) {
+            !FileManager.default.fileExists(atPath: ghost) && !FileManager.default.fileExists(atPath: ghost + ".owner")
+        }, "the broker's start left the gone agent's folder or its note")
         #expect(FileManager.default.contents(atPath: canary) == Data("keep me".utf8), "the sweep followed a link")
         #expect(FileManager.default.fileExists(atPath: sandbox.home.path))
         #expect(FileManager.default.fileExists(atPath: broker.socketDirectory(for: "one")))
         #expect(FileManager.default.fileExists(atPath: alive))
         #expect(FileManager.default.fileExists(atPath: unowned))
-        let log = (try? String(contentsOfFile: broker.logPath, encoding: .utf8)) ?? ""
-        #expect(log.contains("removed the socket folders of agents that are gone: ghost"), "\(log)")
+        #expect(Shell.eventually(timeout: 10) {
+            ((try? String(contentsOfFile: broker.logPath, encoding: .utf8)) ?? "").contains("removed the socket folders of agents that are gone: ghost")
+        }, "\((try? String(contentsOfFile: broker.logPath, encoding: .utf8)) ?? "")")
 
         // A delete sweeps too, the broker alive or not.
         let second = try broker.prepareSocketDirectory(for: "ghost2")

@@ -36,7 +36,7 @@ struct ActivityCacheTests {
 
         // The follower copied one event; the runtime's file says something else.
         var follower = try cache.begin(handle: handle)
-        try cache.record(&follower, appending: Self.line("ask_user", "from-the-copy"))
+        try cache.record(&follower, appending: Self.line("ask_user", "from-the-copy"), asked: Date())
         world.runtime.setFile(instance, ".scion/events.jsonl", Self.line("blocked", "from-the-runtime"))
         let reads = world.runtime.calls("read_agent_file").count
         let cached = try #require(try orchestrator.list().first { $0.name == "far" })
@@ -68,13 +68,30 @@ struct ActivityCacheTests {
         _ = try orchestrator.start(StartRequest(name: "far"))
         let cache = ActivityCache(store: orchestrator.store, name: "far")
         var follower = try cache.begin(handle: "pod-1")
-        try cache.record(&follower, appending: Self.line("ask_user", "one"))
+        try cache.record(&follower, appending: Self.line("ask_user", "one"), asked: Date())
         let resumed = try cache.begin(handle: "pod-1")
         #expect(resumed.size == follower.size)
         let fresh = try cache.begin(handle: "pod-2")
         #expect(fresh.size == 0)
         var info = stat()
         #expect(lstat(cache.directory, &info) == 0 && info.st_mode & 0o077 == 0, "the remote folder is readable by others")
+        try orchestrator.delete("far", options: DeleteOptions(force: true))
+    }
+
+    @Test("a copy whose last read was sent before scion wrote to the agent's events (a message) is not current until a later read")
+    func hostWriteMakesTheCopyStale() throws {
+        let world = try FakeWorld(sharesHostPaths: false)
+        let orchestrator = try Self.orchestrator(world)
+        _ = try orchestrator.start(StartRequest(name: "far"))
+        let cache = ActivityCache(store: orchestrator.store, name: "far")
+        var follower = try cache.begin(handle: "pod-1")
+        let readBeforeTheWrite = Date()
+        try cache.record(&follower, appending: Self.line("ask_user", "one"), asked: readBeforeTheWrite)
+        #expect(cache.current(handle: "pod-1") != nil)
+        try cache.noteHostWrite(at: readBeforeTheWrite.addingTimeInterval(0.001))
+        #expect(cache.current(handle: "pod-1") == nil, "a copy that may lack scion's own write counted as current")
+        try cache.record(&follower, appending: Data(), asked: readBeforeTheWrite.addingTimeInterval(0.002))
+        #expect(cache.current(handle: "pod-1") != nil, "a read sent after the write did not make the copy current again")
         try orchestrator.delete("far", options: DeleteOptions(force: true))
     }
 

@@ -45,6 +45,7 @@ extension Orchestrator {
         if let (driver, target) = remoteFiles(record) {
             try driver.writeAgentFile(
                 target, path: AgentEvents.relativePath, data: Data(AgentEvents.inputLine()), append: true)
+            try ActivityCache(store: store, name: record.name).noteHostWrite()
         } else {
             try AgentEvents.recordInput(home: record.home)
         }

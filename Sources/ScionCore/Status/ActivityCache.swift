@@ -15,6 +15,9 @@ import Glibc
 ///   follows, how many bytes of the copy are complete and when it last
 ///   heard from the runtime. `list` reads the copy instead of one exec per
 ///   pod while that is current (`current`), and through the runtime otherwise.
+/// - `host-write.json`: when scion itself last wrote to the agent's events
+///   through the runtime (a message's journal entry); a copy from a read
+///   sent before then is not current.
 /// - `last-sync.json`: the commit the last `sync from` brought to the
 ///   agent's branch, and when (shown by `list` once the pod is gone).
 public struct ActivityCache: Sendable {
@@ -27,6 +30,7 @@ public struct ActivityCache: Sendable {
     var eventsPath: String { directory + "/events.jsonl" }
     var followerPath: String { directory + "/follower.json" }
     var lastSyncPath: String { directory + "/last-sync.json" }
+    var hostWritePath: String { directory + "/host-write.json" }
 
     /// A follower heard from the runtime this recently (seconds) counts as current.
     /// The follower's long poll waits at most `FollowedAgent.pollSeconds`,
@@ -41,7 +45,14 @@ public struct ActivityCache: Sendable {
         public var size: UInt64
         /// When the runtime last answered the follower.
         public var heartbeat: Date
+        /// When the read that brought the copy to `size` was sent: a copy
+        /// from a read sent before scion itself wrote to the agent's events
+        /// (`noteHostWrite`) may lack that write. Seconds since 1970, to
+        /// the microsecond (the stores' dates are whole seconds).
+        public var asked: TimeInterval?
     }
+
+    struct HostWrite: Codable { var at: TimeInterval }
 
     public struct LastSync: Codable, Sendable, Equatable {
         public var commit: String
@@ -67,7 +78,8 @@ public struct ActivityCache: Sendable {
     /// Appends what the runtime sent past `follower.size`, then records the
     /// new size and the heartbeat (the copy is complete up to `size` only
     /// once follower.json says so).
-    public func record(_ follower: inout Follower, appending data: Data) throws {
+    public func record(_ follower: inout Follower, appending data: Data, asked: Date) throws {
+        follower.asked = asked.timeIntervalSince1970
         if !data.isEmpty {
             let descriptor = open(eventsPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
             guard descriptor >= 0 else { throw AtomicFile.posixError("cannot open \(eventsPath)") }
@@ -108,12 +120,27 @@ public struct ActivityCache: Sendable {
 
     /// The follower's state when it follows `handle`, is alive and heard
     /// from the runtime within `freshness`; nil otherwise.
+    /// Nil too when scion wrote to the agent's events (a message's journal
+    /// entry) after the follower's last read was sent, until a later read
+    /// brings that write into the copy.
     public func current(handle: String, now: Date = Date()) -> Follower? {
         guard let follower = follower(), follower.handle == handle,
               now.timeIntervalSince(follower.heartbeat) < Self.freshness,
               kill(follower.pid, 0) == 0 || errno == EPERM
         else { return nil }
+        if let write = lastHostWrite(), (follower.asked ?? 0) <= write { return nil }
         return follower
+    }
+
+    /// scion wrote to the agent's events through the runtime: the copy is
+    /// behind until the follower's next read.
+    public func noteHostWrite(at date: Date = Date()) throws {
+        guard FileManager.default.fileExists(atPath: directory) else { return }
+        try AtomicFile.write(AgentStore.encoder.encode(HostWrite(at: date.timeIntervalSince1970)), to: hostWritePath, mode: 0o600, durable: false)
+    }
+
+    func lastHostWrite() -> TimeInterval? {
+        FileManager.default.contents(atPath: hostWritePath).flatMap { try? AgentStore.decoder.decode(HostWrite.self, from: $0) }?.at
     }
 
     /// The copy of the agent's events from `offset`, as `read_agent_file` answers.
