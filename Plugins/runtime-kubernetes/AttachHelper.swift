@@ -20,8 +20,14 @@ enum AttachHelper {
     /// Beside this library (a development build's folder, or the plugin
     /// folder of an install), else on PATH.
     static func location() throws -> String {
-        // This library's own folder, from the process's memory map.
-        let maps = (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)) ?? ""
+        // This library's own folder, from the process's memory map, read to
+        // its end: String(contentsOfFile:) stops after the first 4 KB of a
+        // /proc file (it reports size 0), and the map of `scion attach` is
+        // longer, so the library's line was found only when the loader
+        // happened to place it early.
+        let mapsFile = FileHandle(forReadingAtPath: "/proc/self/maps")
+        let maps = String(decoding: (try? mapsFile?.readToEnd()) ?? Data(), as: UTF8.self)
+        try? mapsFile?.close()
         if let line = maps.split(separator: "\n").first(where: { $0.hasSuffix("/" + library) }),
            let slash = line.firstIndex(of: "/") {
             let folder = (String(line[slash...]) as NSString).deletingLastPathComponent
