@@ -140,6 +140,12 @@ struct LocalAgentDirectory {
         }
     }
 
+    /// Removes the folder if it has neither a record nor a live server.
+    func removeIfHalfMade() throws {
+        guard FileManager.default.fileExists(atPath: path), record == nil, !serverIsAlive else { return }
+        try remove()
+    }
+
     func remove() throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
         try FileManager.default.removeItem(atPath: path)

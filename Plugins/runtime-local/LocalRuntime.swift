@@ -83,6 +83,11 @@ struct LocalRuntime: RuntimePlugin {
     func status(_ target: AgentTarget) throws -> RuntimeAgent {
         let agent = try directory(target)
         guard let record = agent.record else {
+            // A start killed between making the folder and writing its record
+            // left it, and nothing lists a folder without a record: the
+            // host's lookup by home (an empty handle, under the agent's
+            // lock, no start of it running) removes it.
+            if target.handle.isEmpty { try agent.removeIfHalfMade() }
             return RuntimeAgent(name: target.name, handle: target.handle, state: .missing)
         }
         return agent.state(record)

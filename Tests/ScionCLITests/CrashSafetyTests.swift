@@ -54,6 +54,28 @@ struct CrashSafetyTests {
         #expect(try sandbox.scion("delete", "racer").status == 3, "a name with nothing left is \"no agent\"")
     }
 
+    @Test("a start killed between the local runtime's folder and its record leaves nothing after delete")
+    func halfMadeLocalFolder() throws {
+        let sandbox = try ScionSandbox()
+        let state = sandbox.home.path + "/state"
+        try sandbox.check("config", "set", "runtimes.local.state_dir", state)
+        try sandbox.check("start", "halfway", "--harness", "shell", "sleep 60")
+        try sandbox.check("stop", "halfway")
+        // What the killed start leaves: the runtime's folder without its
+        // record, and a host record that never got the handle.
+        let folders = try FileManager.default.contentsOfDirectory(atPath: state)
+        #expect(folders.count == 1)
+        try FileManager.default.removeItem(atPath: state + "/" + folders[0] + "/agent.json")
+        let recordPath = sandbox.agentDirectory("halfway") + "/agent.json"
+        var record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: recordPath))) as? [String: Any])
+        record["phase"] = "error"
+        record.removeValue(forKey: "handle")
+        try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: recordPath))
+
+        try sandbox.check("delete", "halfway")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: state)) ?? []).isEmpty, "the half-made folder is left")
+    }
+
     @Test("Feature and feature (one slug) get worktrees of their own")
     func caseDistinctNames() throws {
         let sandbox = try ScionSandbox()
