@@ -218,6 +218,12 @@ struct DeletionPolicy {
         }
         if let repository {
             let manager = WorktreeManager(repositoryPath: repository)
+            // The worktree's files are this agent's alone: removing them
+            // (many seconds for a large tree) does not hold the grove lock
+            // that every start and every other delete waits for.
+            if FileManager.default.fileExists(atPath: store.directory(name)) {
+                try SafeRemoval(inside: store.directory(name)).remove(store.worktreePath(name))
+            }
             try orchestrator.withGroveLock {
                 // A start killed while git made the branch left its lock,
                 // which would keep git from deleting or making it again.
