@@ -18,7 +18,7 @@ struct BrokerConnection: Sendable {
     let broker: GroveBroker
     let scionPath: String
     let logger: Logger
-    let shared: SharedRuns
+    let shared: SharedRuns<[ByteBuffer]>
 
     func handle(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         do {
@@ -89,7 +89,7 @@ struct BrokerConnection: Sendable {
         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     ) async throws {
         logger.debug("agent \(agent.name): scion \(arguments.first ?? "")")
-        if input == nil, let key = SharedRuns.key(arguments) {
+        if input == nil, let key = SharedRuns<[ByteBuffer]>.key(arguments) {
             // Read-only and the same for every agent of the grove: one run answers all who ask meanwhile.
             let frames = await shared.run(key) {
                 let sink = Frames()
@@ -101,6 +101,8 @@ struct BrokerConnection: Sendable {
             while try await iterator.next() != nil {}
             return
         }
+        shared.forgetAnswers()
+        defer { shared.forgetAnswers() }
         let running = Running()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -193,41 +195,5 @@ struct BrokerConnection: Sendable {
         private var frames: [ByteBuffer] = []
         func append(_ frame: ByteBuffer) { lock.withLock { frames.append(frame) } }
         var all: [ByteBuffer] { lock.withLock { frames } }
-    }
-}
-
-/// Requests that read the grove and answer every agent alike (`list`,
-/// with the same arguments): one that arrives while such a run is under
-/// way gets that run's answer instead of a run of its own, so twenty
-/// agents listing at once cost the host one or two `scion list`, not
-/// twenty. The answer is then at most one run older than the request.
-final class SharedRuns: @unchecked Sendable {
-    private let lock = NSLock()
-    private var waiting: [String: [CheckedContinuation<[ByteBuffer]?, Never>]] = [:]
-
-    static let commands: Set<String> = ["list", "ls"]
-
-    /// The key of a request that may share a run; nil for any other.
-    static func key(_ arguments: [String]) -> String? {
-        guard let command = arguments.first, commands.contains(command) else { return nil }
-        return arguments.joined(separator: "\u{0}")
-    }
-
-    func run(_ key: String, _ work: @Sendable () async -> [ByteBuffer]) async -> [ByteBuffer] {
-        let joined = await withCheckedContinuation { (continuation: CheckedContinuation<[ByteBuffer]?, Never>) in
-            lock.withLock {
-                if waiting[key] != nil {
-                    waiting[key]!.append(continuation)
-                } else {
-                    waiting[key] = []
-                    continuation.resume(returning: nil)
-                }
-            }
-        }
-        if let joined { return joined }
-        let frames = await work()
-        let followers = lock.withLock { waiting.removeValue(forKey: key) ?? [] }
-        for follower in followers { follower.resume(returning: frames) }
-        return frames
     }
 }

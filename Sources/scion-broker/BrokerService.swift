@@ -19,7 +19,7 @@ final class BrokerService: Service, Sendable {
     let interval: Duration = .milliseconds(500)
     let idleLimit = 10
     private let listeners = Listeners()
-    private let shared = SharedRuns()
+    private let shared = SharedRuns<[ByteBuffer]>()
     /// Issue 10: follows the grove's remote agents (RemoteFollower.swift).
     let follower: RemoteFollower
 
