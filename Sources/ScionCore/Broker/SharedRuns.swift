@@ -10,7 +10,7 @@ import Foundation
 public final class SharedRuns<Answer: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var waiting: [String: [CheckedContinuation<Answer?, Never>]] = [:]
-    private var recent: [String: (answer: Answer, endedAt: ContinuousClock.Instant, generation: Int)] = [:]
+    private var recent: [String: (answer: Answer, endedAt: ContinuousClock.Instant)] = [:]
     /// Counts the changes: every command through the broker that is not shared.
     private var generation = 0
 
@@ -38,7 +38,7 @@ public final class SharedRuns<Answer: Sendable>: @unchecked Sendable {
             lock.withLock {
                 startedIn = generation
                 flight = key + "\u{0}" + String(generation)
-                if let kept = recent[key], kept.generation == generation, ContinuousClock.now - kept.endedAt < reuseWindow {
+                if let kept = recent[key], ContinuousClock.now - kept.endedAt < reuseWindow {
                     continuation.resume(returning: kept.answer)
                 } else if waiting[flight] != nil {
                     waiting[flight]!.append(continuation)
@@ -51,7 +51,7 @@ public final class SharedRuns<Answer: Sendable>: @unchecked Sendable {
         if let joined { return joined }
         let answer = await work()
         let followers = lock.withLock {
-            if generation == startedIn { recent[key] = (answer, ContinuousClock.now, startedIn) }
+            if generation == startedIn { recent[key] = (answer, ContinuousClock.now) }
             return waiting.removeValue(forKey: flight) ?? []
         }
         for follower in followers { follower.resume(returning: answer) }
