@@ -48,6 +48,7 @@ struct ExecLibrary: @unchecked Sendable {
                 details: ["path": .string(path)]))
         }
         var reasonBuffer = [CChar](repeating: 0, count: 512)
+        let started = DispatchTime.now()
         guard let run = kube_exec_open(path, &reasonBuffer, reasonBuffer.count) else {
             let reason = reasonBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             return .failure(PluginError(
@@ -55,6 +56,7 @@ struct ExecLibrary: @unchecked Sendable {
                 "cannot exec in a pod: \(path) is not the exec library this kubernetes plugin expects (one exporting \(SCION_KUBE_EXEC_ENTRY_SYMBOL) of kube_exec.h): \(reason); install scion again (scripts/install.sh)",
                 details: ["path": .string(path)]))
         }
+        PluginLog.debug("kubernetes: opened \(path) in \((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1000) µs")
         return .success(ExecLibrary(run: run))
     }
 }

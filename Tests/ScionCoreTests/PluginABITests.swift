@@ -54,6 +54,9 @@ struct PluginABITests {
         #expect(try !webSocketSymbols("ScionKubeExec").isEmpty, "the exec library holds the WebSocket client, and nm must see it there")
         let dynamicSection = try Shell.check(["readelf", "-d", BuildProducts.library("ScionRuntimeKubernetes")])
         #expect(!dynamicSection.contains("libScionKubeExec"), "the plugin opens its exec library with dlopen; it must not link it")
+        let catalog = buildFolderCatalog()
+        #expect(!catalog.plugins.contains { $0.libraryPath.hasSuffix("/libScionKubeExec.so") }, "the exec library has no manifest and is no plugin")
+        #expect(catalog.find(kind: "runtime", name: "kubernetes") != nil)
     }
 
     @Test("exec on a kubernetes plugin whose exec library is missing, or is not one, is unavailable and names the file it looked for",

@@ -26,10 +26,10 @@
  * refuses a struct smaller than version 1's (SCION_KUBE_EXEC_BAD_REQUEST).
  *
  * Ownership: everything in the request is borrowed for the duration of the
- * call. The caller zeroes the result first; the library fills it, and
- * `stdout_data`, `stderr_data` and `error_message` (each may be NULL) are
- * allocated with malloc(3): the caller frees them with free(3), whatever
- * the status. Credentials cross in memory only: the library never writes
+ * call (the library copies what a session keeps). The caller zeroes the
+ * result first; the library fills it, and `stdout_data`, `stderr_data` and
+ * `error_message` (each may be NULL) are allocated with malloc(3): the
+ * caller frees them with free(3), whatever the status. Credentials cross in memory only: the library never writes
  * them to a file, an argument vector or an error message.
  */
 #ifndef KUBE_EXEC_H
@@ -103,7 +103,10 @@ typedef struct scion_kube_exec_request {
   /* The session is abandoned after this many seconds (TIMED_OUT). */
   double timeout_seconds;
   /* Polled about every 100 ms while the session runs, on the calling
-   * thread; non-zero ends it (CANCELLED). May be NULL. */
+   * thread; non-zero ends it (CANCELLED). May be NULL. After a cancel or
+   * the deadline the call returns within about 2 s even when the session
+   * cannot be wound down (a server that never answers the handshake); such
+   * a session is left to end on its own. */
   int32_t (*is_cancelled)(void *context);
   void *cancel_context;
 } scion_kube_exec_request;
