@@ -41,6 +41,8 @@ let package = Package(
         // Issue 10: the Kubernetes runtime and its attach helper.
         .library(name: "ScionRuntimeKubernetes", type: .dynamic, targets: ["ScionRuntimeKubernetes"]),
         .executable(name: "scion-kube-attach", targets: ["scion-kube-attach"]),
+        // Its exec sessions (swift-nio), opened by the plugin at its first exec; no plugin.json.
+        .library(name: "ScionKubeExec", type: .dynamic, targets: ["ScionKubeExec"]),
         // Issue 12: the Swift harness example (Plugins/examples), built, never installed.
         .library(name: "ScionExampleHarnessHello", type: .dynamic, targets: ["ScionExampleHarnessHello"]),
     ],
@@ -106,19 +108,31 @@ let package = Package(
             name: "ScionTestRuntimeFaraway", dependencies: ["ScionPluginKit"], path: "Tests/Plugins/runtime-faraway",
             exclude: ["plugin.json"], linkerSettings: pluginLinkerSettings),
         // Issue 10: the Kubernetes runtime. ScionKubernetesClient holds the API client
-        // (kubeconfig, REST over libcurl, exec over WebSocket) shared by the plugin
-        // and the attach helper, which are different processes.
+        // (kubeconfig, REST over libcurl, exec requests) shared by the plugin and the
+        // attach helper, which are different processes. The WebSocket sessions
+        // (ScionKubeWebSocket, on swift-nio) are linked into the attach helper and into
+        // libScionKubeExec.so, which the plugin opens at its first exec (CKubeExec's
+        // header is the contract), so loading the plugin does not load swift-nio.
+        .target(name: "CKubeExec", path: "Sources/CKubeExec"),
         .target(
             name: "ScionKubernetesClient",
+            dependencies: ["ScionPluginKit", "CCurl", "CKubeExec", "ScionContainerSupport", .product(name: "Yams", package: "Yams")],
+            path: "Plugins/kubernetes-support"),
+        .target(
+            name: "ScionKubeWebSocket",
             dependencies: [
-                "ScionPluginKit", "CCurl", "ScionContainerSupport",
-                .product(name: "Yams", package: "Yams"),
+                "CKubeExec",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Plugins/kubernetes-support"),
+            path: "Plugins/kubernetes-websocket"),
+        .target(
+            name: "ScionKubeExec", dependencies: ["CKubeExec", "ScionKubeWebSocket"], path: "Plugins/kubernetes-exec",
+            linkerSettings: pluginLinkerSettings),
         plugin("ScionRuntimeKubernetes", folder: "runtime-kubernetes", dependencies: ["ScionKubernetesClient"]),
-        .executableTarget(name: "scion-kube-attach", dependencies: ["ScionKubernetesClient"], path: "Plugins/kubernetes-attach"),
+        .executableTarget(
+            name: "scion-kube-attach", dependencies: ["ScionKubernetesClient", "ScionKubeWebSocket"], path: "Plugins/kubernetes-attach"),
         // Issue 12: plugins in a helper process (plain C: small and quick to start),
         // and the Swift harness example of the author's guide (never installed).
         .executableTarget(
@@ -157,7 +171,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Issue 10: unit tests of the Kubernetes client (kubeconfig, pod spec, errors).
-        .testTarget(name: "ScionKubernetesTests", dependencies: ["ScionKubernetesClient"]),
+        .testTarget(name: "ScionKubernetesTests", dependencies: ["ScionKubernetesClient", "ScionKubeWebSocket", "ScionTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,7 +2,8 @@
 # Install scion, scion-agent, scion-broker, scion-plugin-host and every plugin
 # under a prefix (default /usr/local): <prefix>/bin/{scion,scion-agent,
 # scion-broker,scion-plugin-host}, <prefix>/lib/scion/plugins/<plugin>/{plugin.json,
-# lib*.so}, and the plugin kit: <prefix>/include/scion/scion_plugin.h,
+# lib*.so} (runtime-kubernetes also holds scion-kube-attach and libScionKubeExec.so),
+# and the plugin kit: <prefix>/include/scion/scion_plugin.h,
 # <prefix>/share/scion/{schemas,plugins.md,examples}. Builds release first unless
 # --bin names a build folder.
 #
@@ -15,7 +16,7 @@ while (($#)); do
     case $1 in
         --prefix) prefix=$2; shift ;;
         --bin) bin=$2; shift ;;
-        -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -44,6 +45,9 @@ for manifest in "$root"/Plugins/*/plugin.json; do
     install -m 0755 "$bin/$library" "$prefix/lib/scion/plugins/$name/$library"
     echo "install: plugin $name"
 done
-# The kubernetes runtime's attach helper lives beside its library (issue 10).
+# The kubernetes runtime's attach helper and exec library live beside its
+# library (issue 10); the exec library has no plugin.json, so it is never
+# taken for a plugin.
 install -m 0755 "$bin/scion-kube-attach" "$prefix/lib/scion/plugins/runtime-kubernetes/scion-kube-attach"
+install -m 0755 "$bin/libScionKubeExec.so" "$prefix/lib/scion/plugins/runtime-kubernetes/libScionKubeExec.so"
 echo "install: $prefix/bin/scion ($("$prefix/bin/scion" --version))"

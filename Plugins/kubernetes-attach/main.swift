@@ -3,7 +3,9 @@
 // host runs it on the user's terminal. It opens an exec WebSocket with a
 // TTY to the agent container, puts the terminal in raw mode, forwards keys
 // and window sizes, and exits with the command's exit status.
+import CKubeExec
 import Foundation
+import ScionKubeWebSocket
 import ScionKubernetesClient
 import ScionPluginKit
 #if canImport(Glibc)
@@ -76,12 +78,13 @@ Thread.detachNewThread {
     }
 }
 
+let target = client.execTarget(pod: pod, container: container, argv: command, tty: true, stdin: true)
 let status: Int
 do {
-    status = try KubeClient.blocking(timeoutSeconds: Double(Int32.max), isCancelled: nil) {
-        try await client.stream(
-            pod: pod, container: container, argv: command, tty: true, input: input,
-            output: { _, data in
+    status = try client.withExecRequest(target) { request in
+        let session = RemoteCommandSession(endpoint: try RemoteCommandEndpoint(request.pointee), tty: true)
+        return try RemoteCommandSession.blocking(timeoutSeconds: Double(Int32.max), isCancelled: { false }) {
+            try await session.run(input: input) { _, data in
                 data.withUnsafeBytes { bytes in
                     var offset = 0
                     while offset < bytes.count {
@@ -90,8 +93,12 @@ do {
                         offset += written
                     }
                 }
-            })
+            }
+        }
     }
+} catch let error as RemoteCommandError {
+    restore()
+    fail("\(client.execError(error.status, error.message, target))")
 } catch {
     restore()
     fail("\(error)")

@@ -1,42 +1,14 @@
+import CKubeExec
 import Foundation
-import HTTPTypes
-import Logging
-import NIOCore
-import NIOPosix
-import NIOSSL
 import ScionPluginKit
-import WSClient
 
-/// Exec and attach over WebSocket: the remotecommand protocol, version
-/// `v5.channel.k8s.io` first (it can say "stdin ended"), `v4.channel.k8s.io`
-/// for older servers. Binary messages, first byte the channel: 0 stdin,
-/// 1 stdout, 2 stderr, 3 error (a Status with the exit code), 4 resize;
-/// v5's `[255, channel]` closes a channel.
-public enum RemoteCommand {
-    public static let protocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
-    public static let stdinChannel: UInt8 = 0, stdoutChannel: UInt8 = 1, stderrChannel: UInt8 = 2
-    public static let errorChannel: UInt8 = 3, resizeChannel: UInt8 = 4, closeSignal: UInt8 = 255
-    /// Bytes of stdin per message.
-    static let chunkSize = 32 * 1024
-
-    /// The exit code in an error-channel Status: Success is 0,
-    /// NonZeroExitCode carries it in details.causes; anything else is a
-    /// failure to run the command at all (nil, with its message).
-    public static func exitCode(fromStatus data: Data) -> (code: Int?, message: String) {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            return (nil, String(decoding: data, as: UTF8.self))
-        }
-        let message = object["message"] as? String ?? ""
-        if object["status"] as? String == "Success" { return (0, message) }
-        if object["reason"] as? String == "NonZeroExitCode",
-           let causes = (object["details"] as? [String: Any])?["causes"] as? [[String: Any]],
-           // StatusCause's type is the JSON key "reason" (older docs say "type").
-           let cause = causes.first(where: { ($0["reason"] ?? $0["type"]) as? String == "ExitCode" }),
-           let text = cause["message"] as? String, let code = Int(text) {
-            return (code, message)
-        }
-        return (nil, message)
-    }
+/// Exec and attach over WebSocket (the remotecommand protocol). The session
+/// itself runs in the exec library (`ExecLibrary`, kube_exec.h) for the
+/// plugin, and in scion-kube-attach for an interactive attach; this side
+/// builds the request, retries and explains failures.
+public enum ExecProtocol {
+    /// Offered in this order: v5 can say "stdin ended", v4 is for older servers.
+    public static let subprotocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
 }
 
 /// What one exec produced.
@@ -46,16 +18,14 @@ public struct ExecOutcome: Sendable {
     public var stderr: Data
 }
 
-/// Input of a streaming session: stdin bytes or a terminal size.
-public enum StreamInput: Sendable {
-    case stdin(Data)
-    case endOfInput
-    case resize(width: Int, height: Int)
-}
+/// The URL of one exec (a command) or attach (none) session, and what it
+/// is for in messages.
+public struct ExecTarget: Sendable {
+    public var path: String
+    public var query: [(String, String)]
+    public var what: String
 
-private final class Box<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
+    public var pathAndQuery: String { path + KubeClient.queryString(query) }
 }
 
 extension KubeClient {
@@ -72,7 +42,9 @@ extension KubeClient {
         var attempt = 0
         while true {
             do {
-                return try execOnce(pod: pod, container: container, argv: argv, stdin: stdin, timeoutSeconds: timeoutSeconds, isCancelled: isCancelled)
+                return try execOnce(
+                    pod: pod, container: container, argv: argv, stdin: stdin, timeoutSeconds: timeoutSeconds, isCancelled: isCancelled,
+                    library: ExecLibrary.shared.get())
             } catch let error as PluginError where error.code == .unavailable && error.details["dropped"] != nil && attempt < retries {
                 attempt += 1
                 PluginLog.debug("kubernetes: exec in pod \(pod) was dropped; trying again (\(attempt) of \(retries))")
@@ -83,183 +55,136 @@ extension KubeClient {
 
     func execOnce(
         pod: String, container: String, argv: [String], stdin: Data?, timeoutSeconds: Double,
-        isCancelled: (@Sendable () -> Bool)?
+        isCancelled: (@Sendable () -> Bool)?, library: ExecLibrary
     ) throws -> ExecOutcome {
-        let stdout = Box(Data()), stderr = Box(Data())
-        let lock = NSLock()
-        let input: AsyncStream<StreamInput>? = stdin.map { data in
-            AsyncStream { continuation in
-                continuation.yield(.stdin(data))
-                continuation.yield(.endOfInput)
-                continuation.finish()
-            }
+        let target = execTarget(pod: pod, container: container, argv: argv, tty: false, stdin: stdin != nil)
+        var result = scion_kube_exec_result()
+        result.struct_size = UInt32(MemoryLayout<scion_kube_exec_result>.size)
+        let status = try withExecRequest(target, stdin: stdin, timeoutSeconds: timeoutSeconds, isCancelled: isCancelled) { request in
+            library.run(request, &result)
         }
-        let code = try Self.blocking(timeoutSeconds: timeoutSeconds, isCancelled: isCancelled) {
-            try await self.stream(
-                pod: pod, container: container, argv: argv, tty: false, input: input,
-                output: { channel, data in
-                    lock.lock()
-                    defer { lock.unlock() }
-                    if channel == RemoteCommand.stderrChannel { stderr.value.append(data) } else { stdout.value.append(data) }
-                })
-        }
-        return ExecOutcome(exitCode: code, stdout: stdout.value, stderr: stderr.value)
+        let stdout = Self.adopt(result.stdout_data, result.stdout_length)
+        let stderr = Self.adopt(result.stderr_data, result.stderr_length)
+        let message = result.error_message.map { String(cString: $0) } ?? ""
+        free(result.error_message)
+        guard status == SCION_KUBE_EXEC_OK else { throw execError(status, message, target) }
+        return ExecOutcome(exitCode: Int(result.exit_code), stdout: stdout, stderr: stderr)
     }
 
-    /// A streaming exec (`argv` non-empty) or attach (`argv` empty) session;
-    /// returns the exit code. `output` gets stdout/stderr bytes as they come.
-    public func stream(
-        pod: String, container: String, argv: [String], tty: Bool, input: AsyncStream<StreamInput>?,
-        output: @escaping @Sendable (UInt8, Data) -> Void
-    ) async throws -> Int {
+    /// A buffer of the exec library's result, owned from here on (malloc'd: kube_exec.h).
+    static func adopt(_ bytes: UnsafeMutablePointer<UInt8>?, _ length: Int) -> Data {
+        guard let bytes else { return Data() }
+        return Data(bytesNoCopy: bytes, count: length, deallocator: .free)
+    }
+
+    public func execTarget(pod: String, container: String, argv: [String], tty: Bool, stdin: Bool) -> ExecTarget {
         var query: [(String, String)] = argv.map { ("command", $0) }
         query += [("container", container), ("stdout", "true")]
-        if input != nil { query.append(("stdin", "true")) }
+        if stdin { query.append(("stdin", "true")) }
         query.append(tty ? ("tty", "true") : ("stderr", "true"))
-        let path = podPath(pod) + (argv.isEmpty ? "/attach" : "/exec") + Self.queryString(query)
-        let what = argv.isEmpty ? "attach to pod \(pod)" : "exec in pod \(pod)"
-        var lastFailure: Error?
-        for version in RemoteCommand.protocols {
-            do {
-                return try await session(path: path, version: version, tty: tty, input: input, output: output)
-            } catch let error as WebSocketClientError where error == .webSocketUpgradeFailed {
-                lastFailure = error
-                continue
-            }
-        }
-        // Not upgraded: ask the same URL plainly to learn why (403, 404...).
-        let response = try request("GET", path.components(separatedBy: "?")[0], query: query)
-        if !(200..<300).contains(response.status) && response.status != 400 {
-            throw error(response, doing: what)
-        }
-        throw PluginError(
-            .unavailable,
-            "cannot \(what): the API server of \(access.summary) refused the WebSocket upgrade (\(lastFailure.map { "\($0)" } ?? "no answer")) for \(RemoteCommand.protocols.joined(separator: " and "))")
+        return ExecTarget(
+            path: podPath(pod) + (argv.isEmpty ? "/attach" : "/exec"), query: query,
+            what: argv.isEmpty ? "attach to pod \(pod)" : "exec in pod \(pod)")
     }
 
-    private func session(
-        path: String, version: String, tty: Bool, input: AsyncStream<StreamInput>?, output: @escaping @Sendable (UInt8, Data) -> Void
-    ) async throws -> Int {
+    /// Calls `body` with the session request for `target` (this client's
+    /// server, credential and TLS settings), valid during the call only.
+    public func withExecRequest<T>(
+        _ target: ExecTarget, stdin: Data? = nil, timeoutSeconds: Double = 0, isCancelled: (() -> Bool)? = nil,
+        _ body: (UnsafePointer<scion_kube_exec_request>) throws -> T
+    ) throws -> T {
         let credential = try credentials.credential()
-        var headers = HTTPFields()
-        headers[HTTPField.Name("Sec-WebSocket-Protocol")!] = version
-        if let token = credential.bearerToken { headers[.authorization] = "Bearer \(token)" }
-        let configuration = WebSocketClientConfiguration(
-            maxFrameSize: 1 << 24, additionalHeaders: headers, // Interactive sessions ping every 5 s (as kubectl); a command's own
-            // stream does not: a busy server that answers a ping late would
-            // otherwise have the stream closed before its exit status.
-            autoPing: tty ? .enabled(timePeriod: .seconds(5)) : .disabled,
-            sniHostname: access.tlsServerName ?? (serverIsIPAddress ? Self.ipServerSNIName : nil))
-        let url = access.server.replacingOccurrences(of: "https://", with: "wss://")
-            .replacingOccurrences(of: "http://", with: "ws://") + path
-        let status = Box<Data?>(nil)
-        let v5 = version.hasPrefix("v5")
-        try await WebSocketClient.connect(
-            url: url, configuration: configuration, tlsConfiguration: try tlsConfiguration(credential),
-            logger: Logger(label: "scion.kubernetes.exec")
-        ) { inbound, outbound, _ in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                if let input {
-                    group.addTask {
-                        for await item in input {
-                            switch item {
-                            case .stdin(let data):
-                                var offset = 0
-                                while offset < data.count {
-                                    let end = min(data.count, offset + RemoteCommand.chunkSize)
-                                    var buffer = ByteBuffer()
-                                    buffer.writeInteger(RemoteCommand.stdinChannel)
-                                    buffer.writeBytes(data[data.startIndex + offset..<data.startIndex + end])
-                                    try await outbound.write(.binary(buffer))
-                                    offset = end
-                                }
-                            case .endOfInput:
-                                if v5 { try await outbound.write(.binary(ByteBuffer(bytes: [RemoteCommand.closeSignal, RemoteCommand.stdinChannel]))) }
-                            case .resize(let width, let height):
-                                var buffer = ByteBuffer()
-                                buffer.writeInteger(RemoteCommand.resizeChannel)
-                                buffer.writeString("{\"Width\":\(width),\"Height\":\(height)}")
-                                try await outbound.write(.binary(buffer))
-                            }
-                        }
-                    }
-                }
-                for try await message in inbound.messages(maxSize: 1 << 26) {
-                    guard case .binary(var buffer) = message, let channel = buffer.readInteger(as: UInt8.self) else { continue }
-                    let data = Data(buffer.readableBytesView)
-                    switch channel {
-                    case RemoteCommand.stdoutChannel, RemoteCommand.stderrChannel: output(channel, data)
-                    case RemoteCommand.errorChannel: status.value = (status.value ?? Data()) + data
-                    default: break
-                    }
-                }
-                group.cancelAll()
+        let memory = CRequestMemory()
+        var request = scion_kube_exec_request()
+        request.struct_size = UInt32(MemoryLayout<scion_kube_exec_request>.size)
+        request.server_url = memory.string(access.server)
+        request.path_and_query = memory.string(target.pathAndQuery)
+        request.subprotocols = memory.strings(ExecProtocol.subprotocols)
+        request.subprotocol_count = ExecProtocol.subprotocols.count
+        request.bearer_token = memory.string(credential.bearerToken)
+        if let certificate = credential.clientCertificatePEM, let key = credential.clientKeyPEM {
+            request.client_certificate_pem = memory.bytes(certificate)
+            request.client_key_pem = memory.bytes(key)
+        }
+        request.ca_pem = memory.bytes(access.caPEM)
+        request.insecure_skip_tls_verify = access.insecureSkipTLSVerify ? 1 : 0
+        request.tls_server_name = memory.string(access.tlsServerName)
+        request.timeout_seconds = timeoutSeconds
+        let cancel = CancelCheck(isCancelled ?? { false })
+        request.is_cancelled = { context in Unmanaged<CancelCheck>.fromOpaque(context!).takeUnretainedValue().isCancelled() ? 1 : 0 }
+        request.cancel_context = Unmanaged.passUnretained(cancel).toOpaque()
+        return try withExtendedLifetime((memory, cancel)) {
+            guard let stdin else { return try body(&request) }
+            request.send_stdin = 1
+            return try stdin.withUnsafeBytes { bytes in
+                request.stdin_bytes = scion_kube_exec_bytes(data: bytes.bindMemory(to: UInt8.self).baseAddress, length: bytes.count)
+                return try body(&request)
             }
         }
-        guard let data = status.value else {
-            // v4/v5 servers always send a status; a connection that ends without one was cut.
-            throw PluginError(
+    }
+
+    /// A session that gave no exit code (a status of kube_exec.h), in plain words.
+    public func execError(_ status: Int32, _ message: String, _ target: ExecTarget) -> PluginError {
+        switch status {
+        case SCION_KUBE_EXEC_NOT_UPGRADED:
+            // Ask the same URL plainly to learn why (403, 404...).
+            do {
+                let response = try request("GET", target.path, query: target.query)
+                if !(200..<300).contains(response.status) && response.status != 400 { return error(response, doing: target.what) }
+            } catch let failure as PluginError {
+                return failure
+            } catch {
+                return PluginError(.internal, "\(error)")
+            }
+            return PluginError(
+                .unavailable,
+                "cannot \(target.what): the API server of \(access.summary) refused the WebSocket upgrade (\(message)) for \(ExecProtocol.subprotocols.joined(separator: " and "))")
+        case SCION_KUBE_EXEC_DROPPED:
+            return PluginError(
                 .unavailable, "the exec stream to \(access.summary) ended without an exit status (the connection was dropped)",
                 details: ["dropped": .bool(true)])
+        case SCION_KUBE_EXEC_NOT_RUN:
+            return PluginError(.failedPrecondition, "the command could not run in the pod (\(access.summary)): \(message)")
+        case SCION_KUBE_EXEC_TIMED_OUT, SCION_KUBE_EXEC_CANCELLED:
+            return PluginError(.unavailable, message)
+        default:
+            return PluginError(.internal, "cannot \(target.what) (\(access.summary)): \(message)")
         }
-        let (code, message) = RemoteCommand.exitCode(fromStatus: data)
-        guard let code else {
-            throw PluginError(.failedPrecondition, "the command could not run in the pod (\(access.summary)): \(message)")
-        }
-        return code
+    }
+}
+
+/// The caller's cancel check, reached from the request's C callback.
+private final class CancelCheck {
+    let isCancelled: () -> Bool
+    init(_ isCancelled: @escaping () -> Bool) { self.isCancelled = isCancelled }
+}
+
+/// C copies of a request's strings and PEM blocks, freed with it.
+private final class CRequestMemory {
+    private var blocks: [UnsafeMutableRawPointer] = []
+
+    deinit { blocks.forEach { free($0) } }
+
+    func string(_ text: String?) -> UnsafePointer<CChar>? {
+        guard let text, let copy = strdup(text) else { return nil }
+        blocks.append(copy)
+        return UnsafePointer(copy)
     }
 
-    /// The SNI name sent to a server given by IP address (an IP cannot be one).
-    static let ipServerSNIName = "kubernetes.default.svc"
-
-    var serverIsIPAddress: Bool {
-        guard let host = URLComponents(string: access.server)?.host else { return false }
-        return host.contains(":") || host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil }
+    func strings(_ texts: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
+        let block = malloc(max(1, texts.count) * MemoryLayout<UnsafePointer<CChar>?>.stride)!
+        blocks.append(block)
+        let list = block.bindMemory(to: UnsafePointer<CChar>?.self, capacity: texts.count)
+        for (index, text) in texts.enumerated() { list[index] = string(text) }
+        return UnsafePointer(list)
     }
 
-    func tlsConfiguration(_ credential: RequestCredential) throws -> TLSConfiguration? {
-        guard access.server.hasPrefix("https://") else { return nil }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if access.insecureSkipTLSVerify {
-            tls.certificateVerification = .none
-        } else if let ca = access.caPEM {
-            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca)))
+    func bytes(_ data: Data?) -> scion_kube_exec_bytes {
+        guard let data, let copy = malloc(max(1, data.count))?.assumingMemoryBound(to: UInt8.self) else {
+            return scion_kube_exec_bytes(data: nil, length: 0)
         }
-        if serverIsIPAddress && access.tlsServerName == nil && !access.insecureSkipTLSVerify {
-            // NIOSSL cannot take an IP address as the server name (no SNI
-            // for IPs, and it refuses one): the chain is still verified
-            // against the kubeconfig's CA, the IP SAN is checked by the REST
-            // calls (libcurl) that precede every exec.
-            tls.certificateVerification = .noHostnameVerification
-        }
-        if let cert = credential.clientCertificatePEM, let key = credential.clientKeyPEM {
-            tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(cert)).map { .certificate($0) }
-            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(key), format: .pem))
-        }
-        return tls
-    }
-
-    /// Runs async work from a synchronous plugin call (a dedicated host
-    /// thread, never the cooperative pool), with a deadline and the host's
-    /// cancel flag.
-    public static func blocking<T: Sendable>(
-        timeoutSeconds: Double, isCancelled: (@Sendable () -> Bool)?, _ operation: @escaping @Sendable () async throws -> T
-    ) throws -> T {
-        let result = Box<Result<T, Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let task = Task.detached {
-            do { result.value = .success(try await operation()) } catch { result.value = .failure(error) }
-            done.signal()
-        }
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        while done.wait(timeout: .now() + 0.1) == .timedOut {
-            if isCancelled?() == true || Date() > deadline {
-                task.cancel()
-                done.wait()
-                if isCancelled?() == true { throw PluginError(.unavailable, "cancelled") }
-                throw PluginError(.unavailable, "the command in the pod did not finish within \(Int(timeoutSeconds)) s")
-            }
-        }
-        return try result.value!.get()
+        data.copyBytes(to: copy, count: data.count)
+        blocks.append(UnsafeMutableRawPointer(copy))
+        return scion_kube_exec_bytes(data: copy, length: data.count)
     }
 }

@@ -39,6 +39,57 @@ struct PluginABITests {
         #expect(!needed.contains { $0.contains("libcurl") }, "\(library) links libcurl: \(needed)")
     }
 
+    /// Symbols of swift-nio, swift-nio-ssl (BoringSSL) and the WebSocket client, by module name.
+    static let webSocketModules = ["NIOCore", "NIOPosix", "NIOSSL", "CNIOBoringSSL", "WSClient"]
+
+    func webSocketSymbols(_ library: String) throws -> [Substring] {
+        try Shell.check(["nm", BuildProducts.library(library)]).split(separator: "\n")
+            .filter { symbol in Self.webSocketModules.contains { symbol.contains($0) } }
+    }
+
+    @Test("the kubernetes plugin loads without swift-nio and BoringSSL, which live in the exec library it opens at its first exec")
+    func kubernetesPluginDoesNotLinkNIO() throws {
+        let inPlugin = try webSocketSymbols("ScionRuntimeKubernetes")
+        #expect(inPlugin.isEmpty, "libScionRuntimeKubernetes.so links swift-nio or BoringSSL again: \(inPlugin.prefix(3))")
+        #expect(try !webSocketSymbols("ScionKubeExec").isEmpty, "the exec library holds the WebSocket client, and nm must see it there")
+        let dynamicSection = try Shell.check(["readelf", "-d", BuildProducts.library("ScionRuntimeKubernetes")])
+        #expect(!dynamicSection.contains("libScionKubeExec"), "the plugin opens its exec library with dlopen; it must not link it")
+        let catalog = buildFolderCatalog()
+        #expect(!catalog.plugins.contains { $0.libraryPath.hasSuffix("/libScionKubeExec.so") }, "the exec library has no manifest and is no plugin")
+        #expect(catalog.find(kind: "runtime", name: "kubernetes") != nil)
+    }
+
+    @Test("exec on a kubernetes plugin whose exec library is missing, or is not one, is unavailable and names the file it looked for",
+          arguments: [nil, "ScionHarnessGeneric"])
+    func kubernetesExecLibraryMissingOrWrong(standIn: String?) throws {
+        let folder = try TemporaryDirectory()
+        let pluginFolder = folder.file("runtime-kubernetes")
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: pluginFolder, withIntermediateDirectories: true)
+        try manager.copyItem(atPath: BuildProducts.packageRoot + "/Plugins/runtime-kubernetes/plugin.json", toPath: pluginFolder + "/plugin.json")
+        // A copy, not a link: the plugin finds its folder from the file the loader mapped.
+        try manager.copyItem(atPath: BuildProducts.library("ScionRuntimeKubernetes"), toPath: pluginFolder + "/libScionRuntimeKubernetes.so")
+        let execLibrary = pluginFolder + "/libScionKubeExec.so"
+        if let standIn { try manager.copyItem(atPath: BuildProducts.library(standIn), toPath: execLibrary) }
+        // Nothing listens there: the library is looked for before any connection.
+        try folder.write("kubeconfig", """
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+            users: [{name: u, user: {token: not-a-real-token}}]
+            contexts: [{name: x, context: {cluster: c, user: u}}]
+            current-context: x
+            """)
+        let plugin = try #require(catalog(folder.path).find(kind: "runtime", name: "kubernetes"))
+        let runtime = RuntimeClient(try PluginLoader.shared.load(plugin))
+        let target = AgentTarget(name: "web", handle: "web-pod", runtimeConfig: ["kubeconfig": .string(folder.file("kubeconfig"))])
+        let error = try #require(throws: ScionError.self) { try runtime.exec(target, ["true"], input: nil) }
+        #expect(error.code == .unavailable)
+        #expect(error.message.contains(execLibrary), "\(error.message)")
+        #expect(error.message.contains(standIn == nil ? "is missing" : "scion_kube_exec_run_v1"), "\(error.message)")
+        #expect(!error.message.contains("not-a-real-token"))
+    }
+
     @Test("a plugin error crosses as a status plus a JSON error with code and message")
     func errorsCrossTheBoundary() throws {
         let catalog = buildFolderCatalog()

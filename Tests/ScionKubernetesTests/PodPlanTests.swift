@@ -1,4 +1,5 @@
 import Foundation
+import ScionKubeWebSocket
 import ScionKubernetesClient
 import ScionPluginKit
 import Testing
