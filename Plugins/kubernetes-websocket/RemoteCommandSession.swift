@@ -202,12 +202,17 @@ public struct RemoteCommandSession: Sendable {
     /// every 100 ms on the calling thread. After a cancel or the deadline the
     /// work is cancelled and, if it has not ended within `windDownSeconds`,
     /// left to end on its own: it must own everything it uses.
+    ///
+    /// The work runs on a queue of its own (`SessionExecutor`), not on the
+    /// process's cooperative pool: the caller's process may keep that pool
+    /// busy (a broker serving many clients, a test run), and a session that
+    /// waits for a pool thread would miss its deadline without having started.
     public static func blocking<T: Sendable>(
         timeoutSeconds: Double, isCancelled: () -> Bool, _ operation: @escaping @Sendable () async throws -> T
     ) throws -> T {
         let result = Box<Result<T, Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        let task = Task.detached {
+        let task = Task.detached(executorPreference: SessionExecutor()) {
             do { result.value = .success(try await operation()) } catch { result.value = .failure(error) }
             done.signal()
         }
@@ -221,6 +226,19 @@ public struct RemoteCommandSession: Sendable {
             }
         }
         return try result.value!.get()
+    }
+}
+
+/// Runs a session's tasks, and the child tasks they start, one at a time on
+/// a serial dispatch queue: a queue's thread comes from dispatch's overcommit
+/// pool, which grows when threads block, where the cooperative pool does not.
+final class SessionExecutor: TaskExecutor {
+    private let queue = DispatchQueue(label: "scion.kubernetes.exec-session")
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
     }
 }
 
