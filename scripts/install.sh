@@ -2,7 +2,7 @@
 # Install scion, scion-agent, scion-broker, scion-plugin-host and every plugin
 # under a prefix (default /usr/local): <prefix>/bin/{scion,scion-agent,
 # scion-broker,scion-plugin-host}, <prefix>/lib/scion/plugins/<plugin>/{plugin.json,
-# lib*.so} (runtime-kubernetes also holds scion-kube-attach and libScionKubeExec.so),
+# lib*.so and the files the manifest lists},
 # and the plugin kit: <prefix>/include/scion/scion_plugin.h,
 # <prefix>/share/scion/{schemas,plugins.md,examples}. Builds release first unless
 # --bin names a build folder.
@@ -36,18 +36,18 @@ for example in "$root"/Plugins/examples/*/; do
     install -d "$prefix/share/scion/examples/$(basename "$example")"
     install -m 0644 "$example"* "$prefix/share/scion/examples/$(basename "$example")/"
 done
+# Each plugin's folder: its manifest, its library and the files its manifest
+# lists (the kubernetes runtime's attach helper and exec library, which have
+# no plugin.json, so they are never taken for plugins).
 for manifest in "$root"/Plugins/*/plugin.json; do
     folder=$(dirname "$manifest")
     name=$(basename "$folder")
-    library=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["library"])' "$manifest")
     install -d "$prefix/lib/scion/plugins/$name"
     install -m 0644 "$manifest" "$prefix/lib/scion/plugins/$name/plugin.json"
-    install -m 0755 "$bin/$library" "$prefix/lib/scion/plugins/$name/$library"
+    python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print("\n".join([m["library"]] + m.get("files", [])))' "$manifest" |
+        while read -r file; do
+            install -D -m 0755 "$bin/$file" "$prefix/lib/scion/plugins/$name/$file"
+        done
     echo "install: plugin $name"
 done
-# The kubernetes runtime's attach helper and exec library live beside its
-# library (issue 10); the exec library has no plugin.json, so it is never
-# taken for a plugin.
-install -m 0755 "$bin/scion-kube-attach" "$prefix/lib/scion/plugins/runtime-kubernetes/scion-kube-attach"
-install -m 0755 "$bin/libScionKubeExec.so" "$prefix/lib/scion/plugins/runtime-kubernetes/libScionKubeExec.so"
 echo "install: $prefix/bin/scion ($("$prefix/bin/scion" --version))"

@@ -117,6 +117,50 @@ struct PluginKitCLITests {
         try sandbox.check("delete", "h1", "--force")
     }
 
+    @Test("scripts/install.sh lays out every plugin with the files its manifest lists, and plugins install copies them: the kubernetes plugin keeps its exec library and attach helper")
+    func installCopiesListedFiles() throws {
+        let prefix = try TemporaryDirectory()
+        try Shell.check(["bash", BuildProducts.packageRoot + "/scripts/install.sh", "--prefix", prefix.path, "--bin", BuildProducts.directory])
+        let laidOut = prefix.path + "/lib/scion/plugins/runtime-kubernetes"
+        let kubernetesFiles = ["plugin.json", "libScionRuntimeKubernetes.so", "libScionKubeExec.so", "scion-kube-attach"]
+        #expect(try FileManager.default.contentsOfDirectory(atPath: laidOut).sorted() == kubernetesFiles.sorted())
+
+        let sandbox = try ScionSandbox()
+        try sandbox.check("plugins", "install", laidOut)
+        let installed = sandbox.home.path + "/.scion/plugins/kubernetes"
+        #expect(try FileManager.default.contentsOfDirectory(atPath: installed).sorted() == kubernetesFiles.sorted())
+        #expect(FileManager.default.isExecutableFile(atPath: installed + "/scion-kube-attach"))
+        #expect(FileManager.default.contentsEqual(atPath: installed + "/libScionKubeExec.so", andPath: BuildProducts.directory + "/libScionKubeExec.so"))
+    }
+
+    @Test("a manifest's files must exist inside the plugin's folder: a missing one, a symlink out and a .. path are refused, and nothing is installed")
+    func listedFilesAreChecked() throws {
+        let sandbox = try ScionSandbox()
+        let plugins = try TemporaryDirectory()
+        let installed = sandbox.home.path + "/.scion/plugins"
+        for name in ["missing", "escape", "climb"] {
+            try FixturePlugins.buildCPlugin(in: plugins.path + "/" + name, name: name, kind: "runtime")
+        }
+        try FixturePlugins.manifest(in: plugins.path + "/missing", name: "missing", kind: "runtime", versions: [1], files: ["helper"])
+        let missing = try sandbox.scion("plugins", "install", plugins.path + "/missing")
+        #expect(missing.status == 2, "\(missing.stderr)")
+        #expect(missing.stderr.contains("lists \"helper\" in files, but \(plugins.path)/missing/helper does not exist; nothing was installed"), "\(missing.stderr)")
+
+        try FixturePlugins.manifest(in: plugins.path + "/escape", name: "escape", kind: "runtime", versions: [1], files: ["helper"])
+        try FileManager.default.createSymbolicLink(atPath: plugins.path + "/escape/helper", withDestinationPath: "/etc/passwd")
+        let escape = try sandbox.scion("plugins", "install", plugins.path + "/escape")
+        #expect(escape.status != 0)
+        #expect(escape.stderr.contains("file \"helper\" resolves to /etc/passwd, outside the plugin's folder"), "\(escape.stderr)")
+
+        try FixturePlugins.manifest(in: plugins.path + "/climb", name: "climb", kind: "runtime", versions: [1], files: ["../climb/libclimb.so"])
+        let climb = try sandbox.scion("plugins", "install", plugins.path + "/climb")
+        #expect(climb.status != 0)
+        #expect(climb.stderr.contains("files[0] \"../climb/libclimb.so\" is not a path inside the plugin's folder"), "\(climb.stderr)")
+
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: installed)) ?? []
+        #expect(left.isEmpty, "left in ~/.scion/plugins: \(left)")
+    }
+
     @Test("a broken plugin is refused with its path and reason in list and doctor, while the others keep working")
     func refusalsKeepOthersWorking() throws {
         let sandbox = try ScionSandbox()

@@ -88,11 +88,14 @@ public enum FixturePlugins {
         try manifest(in: folder, name: name, kind: kind, versions: manifestVersions)
     }
 
-    public static func manifest(in folder: String, name: String, kind: String, versions: [Int], library: String? = nil) throws {
-        let object: [String: Any] = [
+    public static func manifest(
+        in folder: String, name: String, kind: String, versions: [Int], library: String? = nil, files: [String]? = nil
+    ) throws {
+        var object: [String: Any] = [
             "name": name, "kind": kind, "abi_versions": versions, "library": library ?? "lib\(name).so",
             "description": "test fixture",
         ]
+        object["files"] = files
         try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: folder + "/plugin.json"))
     }
 

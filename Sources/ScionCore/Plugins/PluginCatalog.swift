@@ -49,7 +49,7 @@ public struct PluginCatalog: Sendable {
                     if !manager.fileExists(atPath: library), let libraryDirectory = location.libraryDirectory {
                         library = libraryDirectory + "/" + (manifest.library as NSString).lastPathComponent
                     } else {
-                        try Self.checkInside(library, folder: folder, manifest: manifest, manifestPath: manifestPath)
+                        try Self.checkInside(library, folder: folder, what: "library \"\(manifest.library)\"", manifestPath: manifestPath)
                     }
                     plugins.append(DiscoveredPlugin(
                         manifest: manifest, manifestPath: manifestPath, libraryPath: library, source: location.source,
@@ -67,7 +67,7 @@ public struct PluginCatalog: Sendable {
     /// symlinks are resolved: dlopen runs a library's constructors, so a
     /// `../../evil.so` must never be followed out (not even by `plugins
     /// list` or `doctor`).
-    static func checkInside(_ library: String, folder: String, manifest: PluginManifest, manifestPath: String) throws {
+    static func checkInside(_ library: String, folder: String, what: String, manifestPath: String) throws {
         func resolved(_ path: String) -> String {
             guard let real = realpath(path, nil) else { return (path as NSString).standardizingPath }
             defer { free(real) }
@@ -78,7 +78,7 @@ public struct PluginCatalog: Sendable {
         guard !target.hasPrefix(base + "/") else { return }
         throw ScionError(
             .plugin,
-            "plugin manifest \(manifestPath): library \"\(manifest.library)\" resolves to \(target), outside the plugin's folder \(base); a plugin's library must be inside its folder, so this plugin is not loaded")
+            "plugin manifest \(manifestPath): \(what) resolves to \(target), outside the plugin's folder \(base); a plugin's library and files must be inside its folder, so this plugin is not used")
     }
 
     public static func standardLocations(settingsPaths: [String], globalDirectory: String, executablePath: String) -> [SearchLocation] {

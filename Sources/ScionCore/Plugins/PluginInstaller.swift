@@ -2,7 +2,7 @@ import Foundation
 
 /// `scion plugins install <folder>`: checks that the folder holds a plugin
 /// that loads (manifest, library inside the folder, entry point, ABI), then
-/// copies its manifest and library into the user's plugin folder
+/// copies its manifest, library and the manifest's `files` into the user's plugin folder
 /// (`~/.scion/plugins/<name>/`), replacing an older copy only when asked.
 public struct PluginInstaller: Sendable {
     public let destination: String
@@ -42,6 +42,20 @@ public struct PluginInstaller: Sendable {
         } ?? plugin.libraryPath
         try manager.createDirectory(atPath: staging + "/" + ((libraryName as NSString).deletingLastPathComponent), withIntermediateDirectories: true)
         try manager.copyItem(atPath: resolvedLibrary, toPath: staging + "/" + libraryName)
+        do {
+            for file in plugin.manifest.files ?? [] {
+                let source = folder + "/" + file
+                guard manager.fileExists(atPath: source) else {
+                    throw ScionError(.invalidArgument, "plugin manifest \(plugin.manifestPath) lists \"\(file)\" in files, but \(source) does not exist; nothing was installed")
+                }
+                try PluginCatalog.checkInside(source, folder: folder, what: "file \"\(file)\"", manifestPath: plugin.manifestPath)
+                try manager.createDirectory(atPath: staging + "/" + ((file as NSString).deletingLastPathComponent), withIntermediateDirectories: true)
+                try manager.copyItem(atPath: source, toPath: staging + "/" + file)
+            }
+        } catch {
+            try? manager.removeItem(atPath: staging)
+            throw error
+        }
         try manager.copyItem(atPath: folder + "/plugin.json", toPath: staging + "/plugin.json")
         if manager.fileExists(atPath: target) { try manager.removeItem(atPath: target) }
         try manager.moveItem(atPath: staging, toPath: target)

@@ -7,9 +7,13 @@ public struct PluginManifest: Codable, Sendable, Equatable {
     public var abiVersions: [Int]
     public var library: String
     public var description: String?
+    /// Other files the plugin opens from its own folder (helper programs,
+    /// libraries it loads itself), relative to it: `scion plugins install`
+    /// copies them with the library. The host never opens them.
+    public var files: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case name, kind, abiVersions = "abi_versions", library, description
+        case name, kind, abiVersions = "abi_versions", library, description, files
     }
 
     static func read(_ path: String) throws -> PluginManifest {
@@ -21,6 +25,9 @@ public struct PluginManifest: Codable, Sendable, Equatable {
             guard ["runtime", "harness"].contains(manifest.kind) else {
                 throw ScionError(.plugin, "plugin manifest \(path): kind \"\(manifest.kind)\" is not runtime or harness")
             }
+            for (index, file) in (manifest.files ?? []).enumerated() where !isPlainRelativePath(file) {
+                throw ScionError(.plugin, "plugin manifest \(path): files[\(index)] \"\(file)\" is not a path inside the plugin's folder (relative, without \"..\")")
+            }
             return manifest
         } catch let error as ScionError {
             throw error
@@ -28,6 +35,11 @@ public struct PluginManifest: Codable, Sendable, Equatable {
             throw ScionError(.plugin, "plugin manifest \(path) is not valid: \(error)", cause: error)
         }
     }
+}
+
+/// `a/b.so`, not `/a`, `../a`, `a/../../b` or empty.
+func isPlainRelativePath(_ path: String) -> Bool {
+    !path.isEmpty && !path.hasPrefix("/") && !path.split(separator: "/", omittingEmptySubsequences: false).contains { $0 == ".." || $0.isEmpty }
 }
 
 /// A plugin found on disk (its manifest read, its library not yet loaded).
