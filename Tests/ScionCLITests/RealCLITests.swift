@@ -183,9 +183,7 @@ struct RealCLIScenario {
         //    before the long one would have been.
         try sandbox.check("message", agent, "LONG-TURN take your time")
         #expect(server.waitForCall(timeout: 60) { $0.rule == "rule2" } != nil, "the long turn never started")
-        if runtime == .local || cli.name == "claude" {
-            expectActivity(sandbox, "thinking")
-        }
+        expectActivity(sandbox, "thinking")
         try sandbox.check("message", "--interrupt", agent, "AFTER-INTERRUPT now")
         let after = server.waitForCall(timeout: 60) { $0.rule == "rule3" || ($0.rule == "rule2" && $0.bodyText.contains("AFTER-INTERRUPT")) }
         #expect(after?.rule == "rule3", "the message after --interrupt never reached the server as its own prompt; screen:\n\(screen(sandbox))")
