@@ -85,4 +85,33 @@ struct WorktreeBootstrapTests {
         let spec = try String(contentsOfFile: sandbox.agentDirectory("api") + "/spec.json", encoding: .utf8)
         #expect(!spec.contains("planted"))
     }
+
+    /// The workers git started for a new worktree's checkout, from its trace2 events.
+    static func checkoutWorkers(creating agent: String, in sandbox: ScionSandbox) throws -> Int {
+        let trace = sandbox.home.path + "/trace2-\(agent).json"
+        sandbox.extraEnvironment["GIT_TRACE2_EVENT"] = trace
+        defer { sandbox.extraEnvironment["GIT_TRACE2_EVENT"] = nil }
+        try sandbox.check("create", agent, "--harness", "shell", "true")
+        let events = try String(contentsOfFile: trace, encoding: .utf8)
+        return events.split(separator: "\n").filter { $0.contains(#""event":"child_start""#) && $0.contains("checkout--worker") }.count
+    }
+
+    @Test("a new worktree is checked out by git's parallel workers, unless the user's git config sets checkout.workers")
+    func parallelCheckout() throws {
+        let sandbox = try ScionSandbox()
+        for index in 0..<150 {
+            try FileManager.default.createDirectory(atPath: sandbox.path + "/src/\(index % 10)", withIntermediateDirectories: true)
+            try "file \(index)\n".write(toFile: sandbox.path + "/src/\(index % 10)/f\(index).txt", atomically: false, encoding: .utf8)
+        }
+        _ = try sandbox.repository.git("add", "-A")
+        _ = try sandbox.repository.git("commit", "-q", "-m", "150 files")
+
+        #expect(try Self.checkoutWorkers(creating: "fast", in: sandbox) == ProcessInfo.processInfo.activeProcessorCount)
+        let worktree = sandbox.agentDirectory("fast") + "/workspace"
+        #expect(try Shell.check(["git", "-C", worktree, "status", "--porcelain"]).isEmpty)
+        #expect(try String(contentsOfFile: worktree + "/src/7/f147.txt", encoding: .utf8) == "file 147\n")
+
+        _ = try sandbox.repository.git("config", "checkout.workers", "1")
+        #expect(try Self.checkoutWorkers(creating: "sequential", in: sandbox) == 0)
+    }
 }

@@ -123,14 +123,7 @@ public struct Checkout: Sendable {
     /// A value of the checkout's git configuration (system, global,
     /// repository, worktree), as git would read it.
     public func config(_ key: String) -> String? {
-        try? withRepository { repository -> String? in
-            var config: OpaquePointer?
-            guard git_repository_config_snapshot(&config, repository) == 0 else { return nil }
-            defer { git_config_free(config) }
-            var value: UnsafePointer<CChar>?
-            guard git_config_get_string(&value, config, key) == 0, let value else { return nil }
-            return String(cString: value)
-        }
+        try? withRepository { gitConfigValue($0, key) }
     }
 
     private static func trimmed(_ path: String) -> String {

@@ -116,7 +116,7 @@ public struct WorktreeManager: Sendable {
             git_worktree_free(worktree)
             if let git {
                 do {
-                    try Self.checkOut(path, git: git)
+                    try Self.checkOut(path, git: git, parallel: gitConfigValue(repository, Self.checkoutWorkersKey) == nil)
                 } catch {
                     try? remove(name: name, path: path, branch: createdBranch ? branch : nil)
                     throw error
@@ -140,13 +140,20 @@ public struct WorktreeManager: Sendable {
         return path.split(separator: ":").map { $0 + "/git" }.first { access($0, X_OK) == 0 }
     }()
 
+    /// git's setting for how many processes write a checkout's files.
+    static let checkoutWorkersKey = "checkout.workers"
+
     /// Fills the new, empty worktree at `path` from its HEAD: the index and
     /// the files (`git reset --hard`, which runs no hook). The worktree is
-    /// scion's own and the agent has not started yet.
-    static func checkOut(_ path: String, git: String) throws {
+    /// scion's own and the agent has not started yet. `parallel` (when the
+    /// user's git config does not set `checkout.workers`) uses git's parallel
+    /// checkout with one worker per core; git itself keeps checkouts of
+    /// fewer than 100 files (`checkout.thresholdForParallelism`) sequential.
+    static func checkOut(_ path: String, git: String, parallel: Bool) throws {
         var environment = ProcessInfo.processInfo.environment
         environment["GIT_TERMINAL_PROMPT"] = "0"
-        let output = try Subprocess.run([git, "-C", path, "reset", "-q", "--hard", "HEAD"], environment: environment)
+        let workers = parallel ? ["-c", "\(checkoutWorkersKey)=0"] : []
+        let output = try Subprocess.run([git, "-C", path] + workers + ["reset", "-q", "--hard", "HEAD"], environment: environment)
         guard output.status == 0 else {
             throw ScionError(.internal, "git could not check out the worktree \(path) (exit \(output.status)): \(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
@@ -241,15 +248,7 @@ public struct WorktreeManager: Sendable {
     /// The user's git identity from their git configuration, if set.
     public func identity() -> (name: String, email: String)? {
         try? withRepository { repository -> (String, String)? in
-            var config: OpaquePointer?
-            guard git_repository_config_snapshot(&config, repository) == 0 else { return nil }
-            defer { git_config_free(config) }
-            func value(_ key: String) -> String? {
-                var buffer: UnsafePointer<CChar>?
-                guard git_config_get_string(&buffer, config, key) == 0, let buffer else { return nil }
-                return String(cString: buffer)
-            }
-            guard let name = value("user.name"), let email = value("user.email") else { return nil }
+            guard let name = gitConfigValue(repository, "user.name"), let email = gitConfigValue(repository, "user.email") else { return nil }
             return (name, email)
         }
     }
@@ -310,4 +309,15 @@ public struct WorktreeManager: Sendable {
         let code: ScionError.Code = status == GIT_EEXISTS.rawValue ? .alreadyExists : (status == GIT_ENOTFOUND.rawValue ? .notFound : .internal)
         return ScionError(code, "\(context): \(detail)")
     }
+}
+
+/// A value of the repository's git configuration (system, global, XDG,
+/// repository, worktree), as git would read it.
+func gitConfigValue(_ repository: OpaquePointer?, _ key: String) -> String? {
+    var config: OpaquePointer?
+    guard git_repository_config_snapshot(&config, repository) == 0 else { return nil }
+    defer { git_config_free(config) }
+    var value: UnsafePointer<CChar>?
+    guard git_config_get_string(&value, config, key) == 0, let value else { return nil }
+    return String(cString: value)
 }
