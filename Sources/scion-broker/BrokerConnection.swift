@@ -131,11 +131,11 @@ struct BrokerConnection: Sendable {
         var stdinPipe: (read: Int32, write: Int32)?
         do {
             if input != nil { stdinPipe = try Subprocess.makePipe() }
-            defer { stdinPipe.map { close($0.read) } }
+            defer { if let stdinPipe { close(stdinPipe.read) } }
             process = try Subprocess.startPiped(
                 [scionPath] + arguments, environment: environment, workingDirectory: directory, standardInput: stdinPipe?.read)
         } catch {
-            stdinPipe.map { close($0.write) }
+            if let stdinPipe { close(stdinPipe.write) }
             try await send(Self.frame(BrokerWire.standardError, Array("scion-broker: \(error)\n".utf8)))
             try await send(Self.frame(BrokerWire.exitStatus, BrokerWire.exitPayload(1)))
             return
