@@ -114,4 +114,62 @@ struct WorktreeBootstrapTests {
         _ = try sandbox.repository.git("config", "checkout.workers", "1")
         #expect(try Self.checkoutWorkers(creating: "sequential", in: sandbox) == 0)
     }
+
+    /// A `git` first on PATH that logs when a checkout (`reset`) starts and
+    /// ends, holds it for a second, and fails it while `fail` exists.
+    static func slowCheckoutGit(in folder: String, log: String, fail: String) throws {
+        let realGit = try Shell.check(["sh", "-c", "command -v git"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let script = """
+            #!/bin/sh
+            case " $* " in
+            *" reset "*)
+                echo "start $(date +%s.%N)" >> \(log)
+                sleep 1
+                \(realGit) "$@"; status=$?
+                echo "end $(date +%s.%N)" >> \(log)
+                [ -e \(fail) ] && exit 1
+                exit $status ;;
+            esac
+            exec \(realGit) "$@"
+
+            """
+        try script.write(toFile: folder + "/git", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder + "/git")
+    }
+
+    @Test("two agents created at once check out side by side: git's checkout runs outside the grove lock")
+    func checkoutsOverlap() throws {
+        let sandbox = try ScionSandbox()
+        let bin = try TemporaryDirectory()
+        let log = bin.path + "/checkouts.log"
+        try Self.slowCheckoutGit(in: bin.path, log: log, fail: bin.path + "/fail")
+        sandbox.extraEnvironment["PATH"] = bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let results = Blocking.map(["left", "right"]) { name in
+            Result { try sandbox.scion("create", name, "--harness", "shell", "true") }
+        }
+        for result in results {
+            let created = try result.get()
+            #expect(created.status == 0, "\(created.stderr)")
+        }
+        let events = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+        #expect(events.count == 4, "\(events)")
+        // Both began before either ended: with the lock held they would follow each other.
+        #expect(events.prefix(2).allSatisfy { $0.first == "start" }, "the checkouts ran one after the other: \(events)")
+    }
+
+    @Test("a checkout that fails after the worktree was made leaves no agent, branch or worktree")
+    func failedCheckoutRollsBack() throws {
+        let sandbox = try ScionSandbox()
+        let bin = try TemporaryDirectory()
+        try Self.slowCheckoutGit(in: bin.path, log: bin.path + "/checkouts.log", fail: bin.path + "/fail")
+        FileManager.default.createFile(atPath: bin.path + "/fail", contents: nil)
+        sandbox.extraEnvironment["PATH"] = bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let result = try sandbox.scion("create", "broken", "--harness", "shell", "true")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("git could not check out the worktree"), "\(result.stderr)")
+        #expect(try sandbox.agent("broken") == nil)
+        #expect(!(try sandbox.repository.branches()).contains("broken"))
+        #expect(!(try sandbox.repository.git("worktree", "list")).contains("broken"))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.agentDirectory("broken")))
+    }
 }

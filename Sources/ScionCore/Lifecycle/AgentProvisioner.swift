@@ -29,16 +29,27 @@ struct AgentProvisioner {
                 record.branch = wanted
                 record.createdBranch = !manager.branchExists(wanted)
                 try store.save(record)
-                return try manager.add(name: worktreeName(of: record), path: record.worktree, branch: wanted, base: base)
+                return try manager.add(name: worktreeName(of: record), path: record.worktree, branch: wanted, base: base, checkingOut: false)
             }
-            record.branch = created.branch
-            record.createdBranch = created.createdBranch
-            record.baseRef = created.baseRef
-            record.baseCommit = created.baseCommit
-            try store.save(record)
-            let identity = settings.gitAuthor ?? manager.identity()
-                ?? ("scion agent \(record.name)", "\(AgentName.slug(record.name))@agents.scion.invalid")
-            try home.writeGitConfig(name: identity.name, email: identity.email)
+            // git writes the files outside the grove lock, so agents starting
+            // at once check out side by side, while the home is written here.
+            // A failure is rolled back with the rest of the create.
+            let checkout = created.pendingCheckout.map { pending in Blocking.start { Result { try pending.run() } } }
+            do {
+                record.branch = created.branch
+                record.createdBranch = created.createdBranch
+                record.baseRef = created.baseRef
+                record.baseCommit = created.baseCommit
+                try store.save(record)
+                let identity = settings.gitAuthor ?? manager.identity()
+                    ?? ("scion agent \(record.name)", "\(AgentName.slug(record.name))@agents.scion.invalid")
+                try home.writeGitConfig(name: identity.name, email: identity.email)
+            } catch {
+                // The rollback removes the worktree only once git has let go of it.
+                _ = checkout?.wait()
+                throw error
+            }
+            try checkout?.wait().get()
         } else {
             try FileManager.default.createDirectory(atPath: record.worktree, withIntermediateDirectories: true)
         }

@@ -117,14 +117,18 @@ public final class Orchestrator: Sendable {
         let authority = self.authority
         // The limits are checked and the name reserved under one grove lock,
         // so agents starting children at once cannot pass a limit together.
-        let startsLock = try FileLock.acquire(grove.directory + "/starts.lock", subject: "grove \(grove.name) (its agent limits)")
-        try withExtendedLifetime(startsLock) {
-            try authority.checkStart(
-                name: request.name, profile: configuration.profile.name, harnessConfig: configuration.harnessConfig.name,
-                limits: settings.agents, lineage: lineage, groveCount: store.names().count,
-                journal: authority.actor.map(journal))
-            try store.reserve(request.name)
-        }
+        // Released as soon as the name is reserved (the lock's scope is this
+        // closure): other agents' starts must not wait for this one's worktree.
+        try {
+            let startsLock = try FileLock.acquire(grove.directory + "/starts.lock", subject: "grove \(grove.name) (its agent limits)")
+            try withExtendedLifetime(startsLock) {
+                try authority.checkStart(
+                    name: request.name, profile: configuration.profile.name, harnessConfig: configuration.harnessConfig.name,
+                    limits: settings.agents, lineage: lineage, groveCount: store.names().count,
+                    journal: authority.actor.map(journal))
+                try store.reserve(request.name)
+            }
+        }()
         let parent = authority.actor.flatMap { try? store.load($0) }
         let now = Date()
         var record = AgentRecord(

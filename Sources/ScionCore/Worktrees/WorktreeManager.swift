@@ -18,6 +18,21 @@ public struct WorktreeManager: Sendable {
         public var baseRef: String?
         /// The commit the branch pointed at when the worktree was made.
         public var baseCommit: String?
+        /// The files git still has to write (`add` with `checkingOut: false`).
+        public var pendingCheckout: PendingCheckout?
+    }
+
+    /// `git reset -q --hard HEAD` of a worktree whose entry `add` made:
+    /// it touches only that worktree's files and index, so it needs no
+    /// lock that other agents' starts wait for.
+    public struct PendingCheckout: Sendable {
+        let path: String
+        let git: String
+        let parallel: Bool
+
+        public func run() throws {
+            try WorktreeManager.checkOut(path, git: git, parallel: parallel)
+        }
     }
 
     private static let initialized: Bool = {
@@ -74,8 +89,10 @@ public struct WorktreeManager: Sendable {
     }
 
     /// Adds a worktree at `path` named `name`, on `branch` (reused when it
-    /// exists, otherwise created from `base` or HEAD).
-    public func add(name: String, path: String, branch: String, base: String?) throws -> Created {
+    /// exists, otherwise created from `base` or HEAD). With `checkingOut:
+    /// false` git's checkout is left to the caller (`pendingCheckout`), who
+    /// removes the worktree if it fails.
+    public func add(name: String, path: String, branch: String, base: String?, checkingOut: Bool = true) throws -> Created {
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         return try withRepository { repository in
@@ -114,16 +131,21 @@ public struct WorktreeManager: Sendable {
                 throw error
             }
             git_worktree_free(worktree)
-            if let git {
+            let checkout = git.map {
+                PendingCheckout(path: path, git: $0, parallel: gitConfigValue(repository, Self.checkoutWorkersKey) == nil)
+            }
+            if checkingOut, let checkout {
                 do {
-                    try Self.checkOut(path, git: git, parallel: gitConfigValue(repository, Self.checkoutWorkersKey) == nil)
+                    try checkout.run()
                 } catch {
                     try? remove(name: name, path: path, branch: createdBranch ? branch : nil)
                     throw error
                 }
             }
             let baseCommit = git_reference_target(reference).map { Self.hex($0) }
-            return Created(branch: branch, createdBranch: createdBranch, baseRef: baseRef, baseCommit: baseCommit)
+            return Created(
+                branch: branch, createdBranch: createdBranch, baseRef: baseRef, baseCommit: baseCommit,
+                pendingCheckout: checkingOut ? nil : checkout)
         }
     }
 
@@ -210,9 +232,7 @@ public struct WorktreeManager: Sendable {
     }
 
     static func hex(_ oid: UnsafePointer<git_oid>) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(GIT_OID_HEXSZ) + 1)
-        git_oid_tostr(&buffer, buffer.count, oid)
-        return String(cString: buffer)
+        String(cString: git_oid_tostr_s(oid))
     }
 
     /// HEAD's branch name, `HEAD` when detached, nil when unborn.
