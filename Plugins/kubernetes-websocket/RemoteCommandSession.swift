@@ -73,6 +73,12 @@ public struct RemoteCommandEndpoint: Sendable, CustomStringConvertible {
     func tlsConfiguration() throws(RemoteCommandError) -> TLSConfiguration? {
         guard useTLS else { return nil }
         var tls = TLSConfiguration.makeClientConfiguration()
+        // NIOSSL waits this long for the server's close_notify after its own
+        // (5 s by default). A session's end is known from its exit status on
+        // the error channel (a cut stream has none, and says so), so nothing
+        // is gained by waiting; servers that close the connection without a
+        // close_notify otherwise made every such exec 5 s longer.
+        tls.shutdownTimeout = .milliseconds(Self.tlsShutdownMilliseconds)
         do {
             if insecureSkipTLSVerify {
                 tls.certificateVerification = .none
@@ -95,6 +101,8 @@ public struct RemoteCommandEndpoint: Sendable, CustomStringConvertible {
         }
         return tls
     }
+
+    static let tlsShutdownMilliseconds: Int64 = 100
 
     var sniHostname: String? { tlsServerName ?? (serverIsIPAddress ? Self.ipServerSNIName : nil) }
 }
