@@ -333,4 +333,25 @@ struct SafeDeleteTests {
         #expect(!result.stderr.contains("lock file"))
         #expect(!FileManager.default.fileExists(atPath: sandbox.agentDirectory("nosuch")))
     }
+
+    /// Deleting several agents of a Linux-sized repository at once timed out
+    /// on the grove lock while each delete held it for its whole tree.
+    @Test("delete removes the worktree's files before it waits for the grove lock, and finishes once the lock is free")
+    func worktreeFilesGoBeforeTheGroveLock() throws {
+        let sandbox = try ScionSandbox()
+        try sandbox.check("create", "bulky", "--harness", "shell", "true")
+        let worktree = sandbox.agentDirectory("bulky") + "/workspace"
+        #expect(FileManager.default.fileExists(atPath: worktree))
+        var groveLock: FileLock? = try FileLock.acquire(sandbox.path + "/.scion/.grove.lock")
+        let deletion = Blocking.start { Result { try sandbox.scion("delete", "bulky", "--force") } }
+        #expect(Shell.eventually(timeout: 20) { !FileManager.default.fileExists(atPath: worktree) },
+                "the worktree was not removed while the grove lock was held")
+        #expect(FileManager.default.fileExists(atPath: sandbox.agentDirectory("bulky")), "delete finished without the grove lock")
+        withExtendedLifetime(groveLock) {}
+        groveLock = nil
+        let result = try deletion.wait().get()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try sandbox.agent("bulky") == nil)
+        #expect(!(try sandbox.repository.branches()).contains("bulky"))
+    }
 }
