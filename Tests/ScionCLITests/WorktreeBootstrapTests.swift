@@ -162,7 +162,7 @@ struct WorktreeBootstrapTests {
         let sandbox = try ScionSandbox()
         let bin = try TemporaryDirectory()
         try Self.slowCheckoutGit(in: bin.path, log: bin.path + "/checkouts.log", fail: bin.path + "/fail")
-        FileManager.default.createFile(atPath: bin.path + "/fail", contents: nil)
+        _ = FileManager.default.createFile(atPath: bin.path + "/fail", contents: nil)
         sandbox.extraEnvironment["PATH"] = bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
         let result = try sandbox.scion("create", "broken", "--harness", "shell", "true")
         #expect(result.status != 0)

@@ -70,7 +70,7 @@ public final class ModelServer: @unchecked Sendable {
             "--port-file", directory.file("port"), "--host", host,
         ]
         process.standardInput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: directory.file("server.log"), contents: nil)
+        _ = FileManager.default.createFile(atPath: directory.file("server.log"), contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("server.log")))
         process.standardOutput = log
         process.standardError = log

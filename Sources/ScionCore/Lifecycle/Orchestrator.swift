@@ -118,8 +118,8 @@ public final class Orchestrator: Sendable {
         // The limits are checked and the name reserved under one grove lock,
         // so agents starting children at once cannot pass a limit together.
         // Released as soon as the name is reserved (the lock's scope is this
-        // closure): other agents' starts must not wait for this one's worktree.
-        try {
+        // block): other agents' starts must not wait for this one's worktree.
+        do {
             let startsLock = try FileLock.acquire(grove.directory + "/starts.lock", subject: "grove \(grove.name) (its agent limits)")
             try withExtendedLifetime(startsLock) {
                 try authority.checkStart(
@@ -128,7 +128,7 @@ public final class Orchestrator: Sendable {
                     journal: authority.actor.map(journal))
                 try store.reserve(request.name)
             }
-        }()
+        }
         let parent = authority.actor.flatMap { try? store.load($0) }
         let now = Date()
         var record = AgentRecord(

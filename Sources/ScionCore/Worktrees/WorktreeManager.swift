@@ -268,7 +268,8 @@ public struct WorktreeManager: Sendable {
     /// The user's git identity from their git configuration, if set.
     public func identity() -> (name: String, email: String)? {
         try? withRepository { repository -> (String, String)? in
-            guard let name = gitConfigValue(repository, "user.name"), let email = gitConfigValue(repository, "user.email") else { return nil }
+            let values = gitConfigValues(repository, ["user.name", "user.email"])
+            guard let name = values[0], let email = values[1] else { return nil }
             return (name, email)
         }
     }
@@ -331,13 +332,19 @@ public struct WorktreeManager: Sendable {
     }
 }
 
-/// A value of the repository's git configuration (system, global, XDG,
-/// repository, worktree), as git would read it.
-func gitConfigValue(_ repository: OpaquePointer?, _ key: String) -> String? {
+/// Values of the repository's git configuration (system, global, XDG,
+/// repository, worktree), as git would read them, from one snapshot.
+func gitConfigValues(_ repository: OpaquePointer?, _ keys: [String]) -> [String?] {
     var config: OpaquePointer?
-    guard git_repository_config_snapshot(&config, repository) == 0 else { return nil }
+    guard git_repository_config_snapshot(&config, repository) == 0 else { return keys.map { _ in nil } }
     defer { git_config_free(config) }
-    var value: UnsafePointer<CChar>?
-    guard git_config_get_string(&value, config, key) == 0, let value else { return nil }
-    return String(cString: value)
+    return keys.map { key in
+        var value: UnsafePointer<CChar>?
+        guard git_config_get_string(&value, config, key) == 0, let value else { return nil }
+        return String(cString: value)
+    }
+}
+
+func gitConfigValue(_ repository: OpaquePointer?, _ key: String) -> String? {
+    gitConfigValues(repository, [key])[0]
 }
