@@ -6,12 +6,24 @@ import PackageDescription
 // the host's copy or another plugin's, whatever Kit version it was built with.
 let pluginLinkerSettings: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
 
+// Type metadata through direct accessor calls instead of mangled names that
+// the runtime demangles at first use: each such name with a generic
+// requirement (every Codable type's KeyedEncodingContainer<CodingKeys>)
+// cost a scan of every loaded image's ~8,000 conformance records, about
+// half of all the records `scion start` scanned (docs/performance.md).
+// Not on ScionPluginKit: plugin authors depend on it, and SwiftPM refuses
+// unsafe flags in a dependency.
+let directMetadataAccess: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
+]
+
 func plugin(_ target: String, folder: String, dependencies: [Target.Dependency] = []) -> Target {
     .target(
         name: target,
         dependencies: ["ScionPluginKit"] + dependencies,
         path: "Plugins/\(folder)",
         exclude: ["plugin.json"],
+        swiftSettings: directMetadataAccess,
         linkerSettings: pluginLinkerSettings
     )
 }
@@ -73,7 +85,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: directMetadataAccess
         ),
         .target(
             name: "ScionCommands",
@@ -81,9 +94,10 @@ let package = Package(
                 "ScionCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: directMetadataAccess
         ),
-        .executableTarget(name: "scion", dependencies: ["ScionCommands"]),
+        .executableTarget(name: "scion", dependencies: ["ScionCommands"], swiftSettings: directMetadataAccess),
         // The in-agent helper: C library only, fully static, so it runs in any container image.
         .target(name: "ScionAgentEvents"),
         .executableTarget(
@@ -93,11 +107,15 @@ let package = Package(
         plugin("ScionHarnessGeneric", folder: "harness-generic"),
         // Container runtimes: shared engine code lives in ScionContainerSupport.
         .target(name: "CCurl", path: "Sources/CCurl"),
-        .target(name: "ScionContainerSupport", dependencies: ["ScionPluginKit", "CCurl"], path: "Plugins/container-support"),
+        .target(
+            name: "ScionContainerSupport", dependencies: ["ScionPluginKit", "CCurl"], path: "Plugins/container-support",
+            swiftSettings: directMetadataAccess),
         plugin("ScionRuntimeDocker", folder: "runtime-docker", dependencies: ["ScionContainerSupport"]),
         plugin("ScionRuntimePodman", folder: "runtime-podman", dependencies: ["ScionContainerSupport"]),
         // Agent harnesses: shared helpers live in ScionHarnessSupport.
-        .target(name: "ScionHarnessSupport", dependencies: ["ScionPluginKit"], path: "Plugins/harness-support"),
+        .target(
+            name: "ScionHarnessSupport", dependencies: ["ScionPluginKit"], path: "Plugins/harness-support",
+            swiftSettings: directMetadataAccess),
         plugin("ScionHarnessClaude", folder: "harness-claude", dependencies: ["ScionHarnessSupport"]),
         plugin("ScionHarnessGemini", folder: "harness-gemini", dependencies: ["ScionHarnessSupport"]),
         plugin("ScionHarnessCodex", folder: "harness-codex", dependencies: ["ScionHarnessSupport"]),

@@ -14,6 +14,7 @@ public enum ScionCLI {
 
     /// Runs one command line and returns its exit status.
     static func run(_ arguments: [String]) async -> Int32 {
+        if let command = arguments.first, gitCommands.contains(command) { WorktreeManager.initializeInBackground() }
         let debug = arguments.contains("--debug")
         LoggingSystem.bootstrap { _ in StderrLogHandler(level: debug ? .debug : .warning) }
         do {
@@ -53,6 +54,16 @@ public enum ScionCLI {
             return code.rawValue
         }
     }
+
+    /// The commands (and aliases) that open the grove's repository with
+    /// libgit2: its initialization (a few milliseconds) starts before the
+    /// command line is parsed, so it overlaps with parsing and settings.
+    /// By name, because building every command's configuration to ask would
+    /// cost more than it saves; a test checks that each name is a command.
+    static let gitCommands: Set<String> = [
+        "start", "run", "create", "resume", "stop", "delete", "rm", "prune", "list", "ls", "watch",
+        "diff", "merge", "sync", "init",
+    ]
 
     /// docs/cli.md: an argument error exits 2 with one `error:` line and a
     /// hint naming the help of the command that was meant.

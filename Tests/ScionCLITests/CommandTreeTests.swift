@@ -21,3 +21,13 @@ struct CommandTreeTests {
         #expect(ScionCommand.configuration.subcommands.count > 15)
     }
 }
+
+@Suite("Early libgit2 start")
+struct GitCommandsTests {
+    @Test("every name that starts libgit2 early is a top-level command or one of its aliases")
+    func namesAreCommands() {
+        let names = Set(ScionCommand.configuration.subcommands.flatMap { [$0._commandName] + $0.configuration.aliases })
+        #expect(ScionCLI.gitCommands.subtracting(names) == [])
+        #expect(ScionCLI.gitCommands.isSuperset(of: ["start", "create", "list", "delete", "diff", "merge"]))
+    }
+}

@@ -46,6 +46,7 @@ public struct WorktreeManager: Sendable {
     public let repositoryPath: String
 
     private static let backgroundInitialization = DispatchGroup()
+    private static let backgroundStarted = Atomic<Bool>(false)
 
     /// Starts libgit2's one-time initialization (it parses the system's CA
     /// bundle: a few milliseconds) on another thread, so it overlaps with
@@ -53,6 +54,7 @@ public struct WorktreeManager: Sendable {
     /// must call `finishBackgroundInitialization()` before it exits: exiting
     /// while libgit2 initializes crashes.
     public static func initializeInBackground() {
+        guard !backgroundStarted.exchange(true, ordering: .acquiringAndReleasing) else { return }
         backgroundInitialization.enter()
         Thread.detachNewThread {
             _ = initialized
