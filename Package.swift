@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 // Plugins bind their own symbols first (-Bsymbolic): each plugin image carries
@@ -11,8 +11,9 @@ let pluginLinkerSettings: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "-Bsymbol
 // requirement (every Codable type's KeyedEncodingContainer<CodingKeys>)
 // cost a scan of every loaded image's ~8,000 conformance records, about
 // half of all the records `scion start` scanned (docs/performance.md).
-// Not on ScionPluginKit: plugin authors depend on it, and SwiftPM refuses
-// unsafe flags in a dependency.
+// Plugin authors depend on ScionPluginKit by version: SwiftPM accepts a
+// dependency's unsafe flags only from a 6.2 manifest (hence the tools
+// version; PluginKitCLITests builds such a dependent package).
 let directMetadataAccess: [SwiftSetting] = [
     .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
 ]
@@ -77,7 +78,7 @@ let package = Package(
         .systemLibrary(name: "ScionPluginABI", path: "Sources/ScionPluginABI"),
         .systemLibrary(name: "CGit2", path: "Sources/CGit2", pkgConfig: "libgit2",
                        providers: [.apt(["libgit2-dev"])]),
-        .target(name: "ScionPluginKit", dependencies: ["ScionPluginABI"]),
+        .target(name: "ScionPluginKit", dependencies: ["ScionPluginABI"], swiftSettings: directMetadataAccess),
         .target(
             name: "ScionCore",
             dependencies: [

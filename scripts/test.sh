@@ -13,6 +13,26 @@ cd "$root"
 engines=true
 if [[ ${1:-} == --no-engines ]]; then engines=false; shift; fi
 
+# What this run starts it stops when it ends (the Kubernetes test cluster,
+# and dockerd unless it was already answering before the run).
+docker_socket=/var/run/docker.sock
+docker_pidfile=/var/run/docker.pid
+dockerd_was_up=false
+if docker --host "unix://$docker_socket" version >/dev/null 2>&1; then dockerd_was_up=true; fi
+cleanup() {
+    if $engines && [[ -n ${KUBE_TEST_CLUSTER_DIR:-} ]]; then scripts/kube-test-cluster.sh down >/dev/null 2>&1 || true; fi
+    if $engines && ! $dockerd_was_up && [[ -r $docker_pidfile ]]; then
+        local pid
+        pid=$(<"$docker_pidfile")
+        if [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]]; then
+            echo "test: stopping dockerd (pid $pid), which this run started"
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 60); do [[ -d /proc/$pid ]] || break; sleep 0.5; done
+        fi
+    fi
+}
+trap cleanup EXIT
+
 if $engines; then
     scripts/test-env.sh
 else
@@ -29,7 +49,6 @@ swift build --build-tests
 # containers, so only with the engines); stopped again when the run ends.
 if $engines; then
     export KUBE_TEST_CLUSTER_DIR=${KUBE_TEST_CLUSTER_DIR:-/tmp/scion-kube-test-cluster-$$}
-    trap 'scripts/kube-test-cluster.sh down >/dev/null 2>&1 || true' EXIT
     scripts/kube-test-cluster.sh up >/dev/null
 fi
 

@@ -218,4 +218,36 @@ struct PluginKitCLITests {
         let bad = try sandbox.scion("config", "set", "plugins.isolation", "sandboxed")
         #expect(bad.status == 2 && bad.stderr.contains("use in_process (the default) or process"), "\(bad.stderr)")
     }
+
+    /// docs/plugins.md tells plugin authors to depend on the `ScionPluginKit`
+    /// product; the Kit is built with an unsafe compiler flag (Package.swift,
+    /// directMetadataAccess), which SwiftPM accepts in a version-pinned
+    /// dependency only when the manifest's tools version is 6.2 or later.
+    @Test("a package that depends on ScionPluginKit by version, as a plugin author's does, resolves and builds")
+    func kitBuildsAsVersionedDependency() throws {
+        let scratch = try TemporaryDirectory()
+        let kit = scratch.file("scion")
+        let root = BuildProducts.packageRoot
+        let snapshot = try Shell.check(["git", "-C", root, "stash", "create"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try Shell.check(["git", "clone", "-q", "--no-checkout", root, kit])
+        try Shell.check(["git", "-C", kit, "checkout", "-q", snapshot.isEmpty ? "HEAD" : snapshot])
+        try Shell.check(["git", "-C", kit, "tag", "1.0.0"])
+        try scratch.write("author/Package.swift", """
+            // swift-tools-version:6.2
+            import PackageDescription
+            let package = Package(
+                name: "author",
+                dependencies: [.package(url: "file://\(kit)", from: "1.0.0")],
+                targets: [.target(name: "AuthorPlugin", dependencies: [.product(name: "ScionPluginKit", package: "scion")])])
+
+            """)
+        try scratch.write("author/Sources/AuthorPlugin/Plugin.swift", """
+            import ScionPluginKit
+            public let operation = PluginOperation.run
+
+            """)
+        let build = try Shell.run(["swift", "build", "--package-path", scratch.file("author")])
+        #expect(build.status == 0, "\(build.stdout)\(build.stderr)")
+        #expect(!build.stderr.contains("unsafe build flags"))
+    }
 }
