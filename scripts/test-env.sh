@@ -6,11 +6,13 @@
 # a second run takes a second or two. Runs as root (CI: root, CI=true, no
 # stdin, fresh Debian 12, only the Debian and PyPI registries reachable).
 #
-# Usage: scripts/test-env.sh [--no-engines] [--rebuild-image]
+# Usage: scripts/test-env.sh [--no-engines] [--rebuild-image] | --stop-dockerd
 #   --no-engines     only install packages (machines that test only the
 #                    local runtime)
 #   --rebuild-image  rebuild the debootstrap rootfs and re-import the test
 #                    image into both engines (after changing the recipe)
+#   --stop-dockerd   stop the dockerd this script started (scripts/test.sh,
+#                    when dockerd was not running before its run)
 #
 # Environment:
 #   SCION_DEBIAN_MIRROR  Debian mirror for debootstrap (default: the one apt
@@ -44,13 +46,24 @@ DEFAULT_MIRROR=http://deb.debian.org/debian
 log() { printf 'test-env: %s\n' "$*"; }
 die() { printf 'test-env: error: %s\n' "$*" >&2; exit 1; }
 
+# pid of a live dockerd recorded in the pid file, if any
+running_dockerd_pid() {
+    local pid
+    [[ -r $DOCKER_PIDFILE ]] || return 1
+    pid=$(<"$DOCKER_PIDFILE")
+    [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]] || return 1
+    printf '%s\n' "$pid"
+}
+
 no_engines=false
 rebuild_image=false
+stop_dockerd=false
 for arg in "$@"; do
     case $arg in
         --no-engines) no_engines=true ;;
         --rebuild-image) rebuild_image=true ;;
-        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --stop-dockerd) stop_dockerd=true ;;
+        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $arg (see --help)" ;;
     esac
 done
@@ -68,6 +81,16 @@ exec 9>"$LOCK_FILE"
 if ! flock -n 9; then
     log "another scripts/test-env.sh run holds $LOCK_FILE; waiting for it (up to 15 min)"
     flock -w 900 9 || die "still locked after 15 min: $LOCK_FILE"
+fi
+
+if $stop_dockerd; then
+    if dpid=$(running_dockerd_pid); then
+        log "stopping dockerd (pid $dpid)"
+        kill "$dpid" 2>/dev/null || true
+        for _ in $(seq 60); do [[ -d /proc/$dpid ]] || break; sleep 0.5; done
+        [[ ! -d /proc/$dpid ]] || die "dockerd (pid $dpid) still runs 30 s after SIGTERM"
+    fi
+    exit 0
 fi
 
 # --- 1. packages --------------------------------------------------------------
@@ -115,15 +138,6 @@ dockerd_log_tail() {
         printf -- '--- last lines of %s ---\n' "$DOCKERD_LOG" >&2
         tail -n 25 "$DOCKERD_LOG" >&2
     fi
-}
-
-# pid of a live dockerd recorded in the pid file, if any
-running_dockerd_pid() {
-    local pid
-    [[ -r $DOCKER_PIDFILE ]] || return 1
-    pid=$(<"$DOCKER_PIDFILE")
-    [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]] || return 1
-    printf '%s\n' "$pid"
 }
 
 if docker_answers; then

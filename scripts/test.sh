@@ -15,21 +15,11 @@ if [[ ${1:-} == --no-engines ]]; then engines=false; shift; fi
 
 # What this run starts it stops when it ends (the Kubernetes test cluster,
 # and dockerd unless it was already answering before the run).
-docker_socket=/var/run/docker.sock
-docker_pidfile=/var/run/docker.pid
 dockerd_was_up=false
-if docker --host "unix://$docker_socket" version >/dev/null 2>&1; then dockerd_was_up=true; fi
+if docker --host unix:///var/run/docker.sock version >/dev/null 2>&1; then dockerd_was_up=true; fi
 cleanup() {
     if $engines && [[ -n ${KUBE_TEST_CLUSTER_DIR:-} ]]; then scripts/kube-test-cluster.sh down >/dev/null 2>&1 || true; fi
-    if $engines && ! $dockerd_was_up && [[ -r $docker_pidfile ]]; then
-        local pid
-        pid=$(<"$docker_pidfile")
-        if [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]]; then
-            echo "test: stopping dockerd (pid $pid), which this run started"
-            kill "$pid" 2>/dev/null || true
-            for _ in $(seq 60); do [[ -d /proc/$pid ]] || break; sleep 0.5; done
-        fi
-    fi
+    if $engines && ! $dockerd_was_up; then scripts/test-env.sh --stop-dockerd || true; fi
 }
 trap cleanup EXIT
 
