@@ -26,9 +26,16 @@ public final class ScionSandbox: @unchecked Sendable {
             "USER": ProcessInfo.processInfo.environment["USER"] ?? "root",
             "LANG": "C.UTF-8",
         ]
+        let inherited = ProcessInfo.processInfo.environment
+        for name in Self.diagnosticVariables { environment[name] = inherited[name] }
         environment.merge(extraEnvironment) { $1 }
         return environment
     }
+
+    /// Set for a test run to diagnose a crash of scion itself (a full
+    /// backtrace, glibc's heap checks, a sanitizer's options); they reach
+    /// every scion the tests run.
+    public static let diagnosticVariables = ["SWIFT_BACKTRACE", "MALLOC_CHECK_", "MALLOC_PERTURB_", "TSAN_OPTIONS", "ASAN_OPTIONS"]
 
     /// Runs the real `scion` binary in the repository.
     @discardableResult
