@@ -20,13 +20,13 @@ public final class ScionSandbox: @unchecked Sendable {
     public var path: String { repository.path }
 
     public var environment: [String: String] {
+        let inherited = ProcessInfo.processInfo.environment
         var environment = [
             "HOME": home.path,
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-            "USER": ProcessInfo.processInfo.environment["USER"] ?? "root",
+            "PATH": inherited["PATH"] ?? "/usr/bin:/bin",
+            "USER": inherited["USER"] ?? "root",
             "LANG": "C.UTF-8",
         ]
-        let inherited = ProcessInfo.processInfo.environment
         for name in Self.diagnosticVariables { environment[name] = inherited[name] }
         environment.merge(extraEnvironment) { $1 }
         return environment
