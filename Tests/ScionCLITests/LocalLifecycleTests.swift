@@ -172,6 +172,20 @@ struct LocalLifecycleTests {
         #expect(Shell.eventually { FileManager.default.fileExists(atPath: sandbox.agentDirectory("later") + "/workspace/launched.txt") })
     }
 
+    @Test("with SCION_CHECKOUT=libgit2 libgit2 checks the worktree out, git sees it clean, and delete removes it")
+    func libgit2Checkout() throws {
+        let sandbox = try ScionSandbox()
+        sandbox.extraEnvironment["SCION_CHECKOUT"] = "libgit2"
+        try sandbox.check("create", "lg", "--harness", "shell", "true")
+        let workspace = sandbox.agentDirectory("lg") + "/workspace"
+        #expect(FileManager.default.fileExists(atPath: workspace + "/README.md"))
+        #expect(try Shell.check(["git", "-C", workspace, "status", "--porcelain"]).isEmpty)
+        #expect(try Shell.check(["git", "-C", workspace, "rev-parse", "--abbrev-ref", "HEAD"]) == "lg\n")
+        try sandbox.check("delete", "lg")
+        #expect(!FileManager.default.fileExists(atPath: workspace))
+        #expect(!(try sandbox.repository.git("worktree", "list")).contains("workspace"))
+    }
+
     @Test("an agent sees only its own environment: the profile's and harness config's env, not the caller's")
     func agentEnvironmentIsIsolated() throws {
         let sandbox = try ScionSandbox()

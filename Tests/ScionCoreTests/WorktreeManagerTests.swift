@@ -57,6 +57,47 @@ struct WorktreeManagerTests {
         #expect(!(try repository.branches()).contains("bad"))
     }
 
+    @Test("git's own commands accept the worktree entry scion writes: list, status, prune, lock, remove")
+    func entryIsGits() throws {
+        let repository = try GitRepository()
+        _ = try repository.git("worktree", "add", "-q", "-b", "other", repository.path + "/other")
+        let manager = WorktreeManager(repositoryPath: repository.path)
+        let path = repository.path + "/.scion/agents/web/workspace"
+        _ = try manager.add(name: "scion-web", path: path, branch: "web", base: nil)
+        let admin = repository.path + "/.git/worktrees/scion-web"
+        #expect(!FileManager.default.fileExists(atPath: admin + "/locked"))
+        #expect(try String(contentsOfFile: admin + "/commondir", encoding: .utf8) == "../..\n")
+        #expect(try repository.git("worktree", "list", "--porcelain").contains("worktree \(path)\nHEAD \(try repository.git("rev-parse", "HEAD").trimmingCharacters(in: .whitespacesAndNewlines))\nbranch refs/heads/web\n"))
+        #expect(try Shell.check(["git", "-C", path, "status", "--porcelain"]).isEmpty)
+        #expect(try Shell.check(["git", "-C", path, "rev-parse", "--git-common-dir"]).hasSuffix("/.git\n"))
+        _ = try repository.git("worktree", "prune")
+        #expect(FileManager.default.fileExists(atPath: admin + "/HEAD"))
+        _ = try repository.git("worktree", "lock", path)
+        _ = try repository.git("worktree", "unlock", path)
+        let checkedOut = try #require(throws: ScionError.self) {
+            try manager.add(name: "scion-web2", path: repository.path + "/wt2", branch: "web", base: nil)
+        }
+        #expect(checkedOut.message.contains("already checked out"))
+        _ = try repository.git("worktree", "remove", path)
+        #expect(!FileManager.default.fileExists(atPath: admin))
+    }
+
+    @Test("an existing worktree folder is refused, and neither a branch nor an entry is left")
+    func existingFolderIsRefused() throws {
+        let repository = try GitRepository()
+        let path = repository.path + "/taken"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try "mine\n".write(toFile: path + "/notes.txt", atomically: true, encoding: .utf8)
+        let manager = WorktreeManager(repositoryPath: repository.path)
+        let error = try #require(throws: ScionError.self) {
+            try manager.add(name: "scion-t", path: path, branch: "t", base: nil)
+        }
+        #expect(error.code == .alreadyExists && error.message.contains(path))
+        #expect(try String(contentsOfFile: path + "/notes.txt", encoding: .utf8) == "mine\n")
+        #expect(!FileManager.default.fileExists(atPath: repository.path + "/.git/worktrees/scion-t"))
+        #expect(!(try repository.branches()).contains("t"))
+    }
+
     @Test("a stale worktree entry whose folder vanished does not block a new one")
     func staleEntry() throws {
         let repository = try GitRepository()

@@ -18,20 +18,25 @@ public struct WorktreeManager: Sendable {
         public var baseRef: String?
         /// The commit the branch pointed at when the worktree was made.
         public var baseCommit: String?
-        /// The files git still has to write (`add` with `checkingOut: false`).
+        /// The files still to be written (`add` with `checkingOut: false`).
         public var pendingCheckout: PendingCheckout?
     }
 
-    /// `git reset -q --hard HEAD` of a worktree whose entry `add` made:
-    /// it touches only that worktree's files and index, so it needs no
-    /// lock that other agents' starts wait for.
+    /// The checkout of a worktree whose entry `add` made (`git reset -q
+    /// --hard HEAD`, or libgit2's checkout without `git`): it touches only
+    /// that worktree's files and index, so it needs no lock that other
+    /// agents' starts wait for.
     public struct PendingCheckout: Sendable {
         let path: String
-        let git: String
+        let git: String?
         let parallel: Bool
 
         public func run() throws {
-            try WorktreeManager.checkOut(path, git: git, parallel: parallel)
+            if let git {
+                try WorktreeManager.checkOut(path, git: git, parallel: parallel)
+            } else {
+                try WorktreeManager.checkOutWithLibgit2(path)
+            }
         }
     }
 
@@ -118,25 +123,17 @@ public struct WorktreeManager: Sendable {
                 throw ScionError(.alreadyExists, "branch \(branch) is already checked out in another worktree; choose another with --branch")
             }
             defer { git_reference_free(reference) }
-            var options = git_worktree_add_options()
-            git_worktree_add_options_init(&options, UInt32(GIT_WORKTREE_ADD_OPTIONS_VERSION))
-            options.ref = reference
-            // libgit2 makes the worktree's admin entry under scion's name;
-            // git itself fills it (see checkOut).
-            let git = Self.gitForCheckout
-            if git != nil { options.checkout_options.checkout_strategy = GIT_CHECKOUT_NONE.rawValue }
-            var worktree: OpaquePointer?
-            let status = git_worktree_add(&worktree, repository, name, path, &options)
-            if status != 0 {
-                let error = gitError(status, "cannot add worktree \(path)")
+            let admin = WorktreeAdmin(commonDirectory: Self.trimmed(String(cString: git_repository_commondir(repository))))
+            do {
+                try admin.create(name, worktree: path, branch: branch)
+            } catch {
                 if createdBranch { deleteBranch(repository, branch) }
                 throw error
             }
-            git_worktree_free(worktree)
-            let checkout = git.map {
-                PendingCheckout(path: path, git: $0, parallel: gitConfigValue(repository, Self.checkoutWorkersKey) == nil)
-            }
-            if checkingOut, let checkout {
+            let git = Self.gitForCheckout
+            let checkout = PendingCheckout(
+                path: path, git: git, parallel: git != nil && gitConfigValue(repository, Self.checkoutWorkersKey) == nil)
+            if checkingOut {
                 do {
                     try checkout.run()
                 } catch {
@@ -181,6 +178,20 @@ public struct WorktreeManager: Sendable {
         guard output.status == 0 else {
             throw ScionError(.internal, "git could not check out the worktree \(path) (exit \(output.status)): \(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
+    }
+
+    /// libgit2's checkout of the new worktree's HEAD, with the options
+    /// `git_worktree_add` would use (its index is empty, so every file is new).
+    static func checkOutWithLibgit2(_ path: String) throws {
+        var repository: OpaquePointer?
+        guard git_repository_open_ext(&repository, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) == 0 else {
+            throw gitError(-1, "cannot open the new worktree \(path)")
+        }
+        defer { git_repository_free(repository) }
+        var options = git_checkout_options()
+        git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION))
+        let status = git_checkout_head(repository, &options)
+        guard status == 0 else { throw gitError(status, "libgit2 could not check out the worktree \(path)") }
     }
 
     /// Removes the worktree (its folder and git's record of it) and,
@@ -324,10 +335,10 @@ public struct WorktreeManager: Sendable {
     }
 
     func check(_ status: Int32, _ context: @autoclosure () -> String) throws {
-        guard status == 0 else { throw gitError(status, context()) }
+        guard status == 0 else { throw Self.gitError(status, context()) }
     }
 
-    private func gitError(_ status: Int32, _ context: String) -> ScionError {
+    private static func gitError(_ status: Int32, _ context: String) -> ScionError {
         let detail = git_error_last().map { String(cString: $0.pointee.message) } ?? "libgit2 error \(status)"
         let code: ScionError.Code = status == GIT_EEXISTS.rawValue ? .alreadyExists : (status == GIT_ENOTFOUND.rawValue ? .notFound : .internal)
         return ScionError(code, "\(context): \(detail)")
